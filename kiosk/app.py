@@ -1,0 +1,57 @@
+"""The frame loop: events in, state machine, screen out. It never waits on a device."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import pygame
+
+from kiosk.events import KIOSK_EVENT, Tap
+from kiosk.render import Renderer
+from kiosk.screens import Button, View, build_view
+from kiosk.states import Machine
+
+log = logging.getLogger("kiosk.app")
+
+FPS = 30
+
+
+class FrameObserver(Protocol):
+    """Sees every drawn frame (the autopilot). Returns True to stop the kiosk."""
+
+    def after_frame(self, view: View, targets: list[tuple[Button, pygame.Rect]],
+                    surface: pygame.Surface, machine: Machine, now: float) -> bool: ...
+
+
+def hit(targets: list[tuple[Button, pygame.Rect]], pos) -> Button | None:
+    return next((b for b, rect in targets if rect.collidepoint(pos)), None)
+
+
+def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None) -> None:
+    renderer = Renderer(surface)
+    clock = pygame.time.Clock()
+    targets: list[tuple[Button, pygame.Rect]] = []
+    pressed: Button | None = None
+    while True:
+        now = time.monotonic()
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                return
+            if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+                pressed = hit(targets, event.pos)
+            elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+                # A tap counts where the finger went down and came up on the same button.
+                released = hit(targets, event.pos)
+                if released is not None and released == pressed:
+                    machine.handle(Tap(released.action), now)
+                pressed = None
+            elif event.type == KIOSK_EVENT:
+                machine.handle(event.report, now)
+        machine.tick(now)
+        view = build_view(machine)
+        targets = renderer.draw(view, now)
+        pygame.display.flip()
+        if observer is not None and observer.after_frame(view, targets, surface, machine, now):
+            return
+        clock.tick(FPS)

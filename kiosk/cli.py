@@ -1,0 +1,101 @@
+"""`kiosk`: run the kiosk from a config file (`kiosk run`) or on its embedded
+defaults with the local issuance stub (`kiosk demo`)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+EXIT_PRINTED, EXIT_NOT_PRINTED, EXIT_CONFIG = 0, 2, 3
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Path | None) -> int:
+    """Runs the UI until it is closed, or until the autopilot finishes its session."""
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import pygame  # after SDL's environment is set
+
+    from kiosk.app import run_loop
+    from kiosk.autopilot import Autopilot
+    from kiosk.events import post
+    from kiosk.states import Machine
+    from kiosk.wiring import session_worker
+    import time
+
+    pygame.display.init()
+    pygame.font.init()
+    flags = pygame.FULLSCREEN if config.fullscreen and not headless else 0
+    surface = pygame.display.set_mode(config.screen_size, flags)
+    pygame.display.set_caption("Certificate kiosk")
+    worker = session_worker(config, post)
+    machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
+                      now=time.monotonic())
+    pilot = Autopilot(autopilot_pin, out_dir) if autopilot_pin is not None else None
+    try:
+        run_loop(machine, surface, pilot)
+    finally:
+        worker.shutdown()
+        pygame.quit()
+    if pilot is None:
+        return EXIT_PRINTED
+    print(f"autopilot: {pilot.outcome}; screenshots in {out_dir}")
+    return EXIT_PRINTED if pilot.outcome == "printed" else EXIT_NOT_PRINTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiosk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("demo", "embedded defaults: local stub, virtual card, PDFs into a folder"),
+                           ("run", "run with a configuration file")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--headless", action="store_true", help="no window (SDL dummy video driver)")
+        p.add_argument("--autopilot", action="store_true", help="drive a whole session by touch events")
+        p.add_argument("--out", type=Path, default=Path("out"), help="screenshots and printed PDFs")
+        p.add_argument("--pin", help="what the autopilot types")
+    demo, run = sub.choices["demo"], sub.choices["run"]
+    demo.add_argument("--resident", default="R0001", help="whose virtual card is on the reader")
+    demo.add_argument("--data", type=Path, default=Path("var/embedded"), help="the stub's data folder")
+    demo.add_argument("--reset", action="store_true", help="recreate the stub's PKI, registry and cards")
+    demo.add_argument("--fault", action="append", default=[], help="test only: stub misbehaviour")
+    demo.add_argument("--language", choices=["ja", "en"], default="ja")
+    run.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from kiosk.config import ConfigError, load_config
+
+    if args.command == "run":
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"kiosk: invalid configuration: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        if args.autopilot and not args.pin:
+            parser.error("--autopilot needs --pin with `kiosk run`")
+        return run_kiosk(config, headless=args.headless, autopilot_pin=args.pin if args.autopilot else None,
+                         out_dir=args.out)
+
+    from kiosk.embedded import embedded_config, ensure_stub_data, free_port, running_stub, seeded_pin
+
+    headless, autopilot = args.headless, args.autopilot
+    if not headless and not _has_display():
+        print("kiosk: no display found, so running the headless autopilot "
+              f"(screenshots and the printed PDF go to {args.out})")
+        headless = autopilot = True
+    ensure_stub_data(args.data, reset=args.reset)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pin = args.pin or seeded_pin(args.resident)
+    with running_stub(args.data, free_port(), tuple(args.fault), log_file=args.out / "issuance-stub.log") as url:
+        config = embedded_config(args.data, url, args.resident, args.out / "printed", language=args.language)
+        return run_kiosk(config, headless=headless, autopilot_pin=pin if autopilot else None, out_dir=args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

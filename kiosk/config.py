@@ -1,0 +1,87 @@
+"""The kiosk's configuration: one TOML file, validated once at start.
+
+A broken file stops the kiosk with a message naming the key and the problem, never
+a traceback in front of a resident.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CardConfig(_Section):
+    transport: Literal["inprocess", "pcsc"] = "inprocess"
+    card_file: Path | None = None  # the virtual card, for the in-process transport
+    reader: str = "Virtual PCD"  # substring of the PC/SC reader name
+
+    @model_validator(mode="after")
+    def _card_file_for_inprocess(self):
+        if self.transport == "inprocess" and self.card_file is None:
+            raise ValueError("card_file is required when transport = \"inprocess\"")
+        return self
+
+
+class IssuanceConfig(_Section):
+    url: str
+    ca_cert: Path
+    client_cert: Path
+    client_key: Path
+    manifest_signer_cert: Path
+    timeout_s: float = Field(15.0, gt=0)
+
+
+class PrinterConfig(_Section):
+    kind: Literal["folder", "cups"] = "folder"
+    directory: Path | None = None
+    queue: str | None = None
+    timeout_s: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _target(self):
+        if self.kind == "folder" and self.directory is None:
+            raise ValueError("directory is required when kind = \"folder\"")
+        if self.kind == "cups" and not self.queue:
+            raise ValueError("queue is required when kind = \"cups\"")
+        return self
+
+
+class KioskConfig(_Section):
+    terminal_id: str
+    language: Literal["ja", "en"] = "ja"
+    screen_size: tuple[int, int] = (1024, 600)
+    fullscreen: bool = False
+    inactivity_timeout_s: float = Field(60.0, gt=0)
+    card: CardConfig
+    issuance: IssuanceConfig
+    printer: PrinterConfig
+
+
+class ConfigError(Exception):
+    pass
+
+
+def parse_config(data: dict, source: str = "config") -> KioskConfig:
+    try:
+        return KioskConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_config(path: Path) -> KioskConfig:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))

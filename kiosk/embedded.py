@@ -1,0 +1,87 @@
+"""The embedded defaults: everything on one machine with no hardware.
+
+The issuance stub runs as its own HTTPS process on loopback, the virtual card sits
+in-process "on the reader", and certificates are printed as PDFs into a folder.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from kiosk.config import KioskConfig, parse_config
+from municipal.cli import SEED, card_path, init
+from municipal.pki import PkiFiles
+from municipal.registry import load_seed
+
+TERMINAL_ID = "KIOSK-0001"
+
+
+def ensure_stub_data(data_dir: Path, reset: bool = False) -> None:
+    if reset and data_dir.exists():
+        import shutil
+        shutil.rmtree(data_dir)
+    if not (data_dir / "registry.sqlite").exists():
+        init(data_dir, TERMINAL_ID)
+
+
+def seeded_pin(resident: str) -> str:
+    """The demo card's PIN, as the fictional seed file sets it."""
+    for card in load_seed(SEED)["cards"]:
+        if card["resident"] == resident:
+            return card["pin"]
+    raise KeyError(f"no card for resident {resident} in {SEED}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_stub(data_dir: Path, port: int, faults: tuple[str, ...] = (), log_file: Path | None = None):
+    """Starts `kiosk-municipal serve` and waits until it accepts connections."""
+    args = [sys.executable, "-m", "municipal.cli", "serve", "--dir", str(data_dir), "--port", str(port)]
+    for fault in faults:
+        args += ["--fault", fault]
+    log = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the issuance stub exited with status {proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the issuance stub did not start within 20 s") from None
+                time.sleep(0.1)
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log_file:
+            log.close()
+
+
+def embedded_config(data_dir: Path, url: str, resident: str, print_dir: Path, **overrides) -> KioskConfig:
+    pki = PkiFiles(data_dir / "pki")
+    data = {
+        "terminal_id": TERMINAL_ID,
+        "card": {"transport": "inprocess", "card_file": str(card_path(data_dir, resident))},
+        "issuance": {"url": url, "ca_cert": str(pki.root), "client_cert": str(pki.terminal_cert),
+                     "client_key": str(pki.terminal_key), "manifest_signer_cert": str(pki.manifest_signer)},
+        "printer": {"kind": "folder", "directory": str(print_dir)},
+    }
+    for section, values in overrides.items():
+        data[section] = {**data.get(section, {}), **values} if isinstance(values, dict) else values
+    return parse_config(data, "embedded defaults")

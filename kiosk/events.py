@@ -1,0 +1,66 @@
+"""What happens to the kiosk: taps from the screen, reports from the device worker.
+
+Worker reports carry the `visit` number they were started for, so a late report
+from a session that already ended (timeout, cancel) is recognised and dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+from municipal.protocol import OfferedDocument
+
+# Worker reports travel through SDL's thread-safe event queue under this type.
+KIOSK_EVENT = pygame.USEREVENT + 1
+
+
+@dataclass(frozen=True)
+class Tap:
+    action: str  # e.g. "start", "digit:7", "doc:residence_record", "lang:en"
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    visit: int
+
+
+@dataclass(frozen=True)
+class CardReady(WorkerReport):
+    tries_left: int
+
+
+@dataclass(frozen=True)
+class CardProblem(WorkerReport):
+    code: str  # not_my_number, old_card, card_removed, reader, card_error, pin_blocked
+
+
+@dataclass(frozen=True)
+class PinWrong(WorkerReport):
+    tries_left: int
+
+
+@dataclass(frozen=True)
+class Authenticated(WorkerReport):
+    documents: tuple[OfferedDocument, ...]
+
+
+@dataclass(frozen=True)
+class ServiceProblem(WorkerReport):
+    code: str  # the center's refusal code, or service_unreachable
+
+
+@dataclass(frozen=True)
+class Printed(WorkerReport):
+    pages: int
+    copies: int
+
+
+@dataclass(frozen=True)
+class PrintProblem(WorkerReport):
+    code: str  # binding_<check>, printer_<reason>
+
+
+def post(report: WorkerReport) -> None:
+    """Called from worker threads; SDL's event queue is safe to push to from any thread."""
+    pygame.event.post(pygame.event.Event(KIOSK_EVENT, report=report))

@@ -1,0 +1,37 @@
+"""Builds the devices and clients the configuration names. The only place that
+chooses between real and simulated drivers."""
+from __future__ import annotations
+
+from typing import Callable
+
+from cryptography import x509
+
+from devices.card.transports import CardTransport, InProcessTransport, PcscTransport
+from devices.card.virtual_card import VirtualCard
+from devices.printer import DocumentPrinter, open_printer
+from kiosk.config import CardConfig, KioskConfig, PrinterConfig
+from kiosk.events import WorkerReport
+from kiosk.issuance_client import IssuanceClient
+from kiosk.session_worker import SessionWorker
+
+
+def card_transport(config: CardConfig) -> CardTransport:
+    if config.transport == "inprocess":
+        return InProcessTransport(VirtualCard(config.card_file))
+    return PcscTransport(reader_match=config.reader)
+
+
+def document_printer(config: PrinterConfig) -> DocumentPrinter:
+    if config.kind == "folder":
+        return open_printer("folder", directory=config.directory)
+    return open_printer("cups", queue=config.queue)
+
+
+def session_worker(config: KioskConfig, report: Callable[[WorkerReport], None]) -> SessionWorker:
+    iss = config.issuance
+    client = IssuanceClient(iss.url, ca_cert=iss.ca_cert, client_cert=iss.client_cert,
+                            client_key=iss.client_key, timeout=iss.timeout_s)
+    signer = x509.load_pem_x509_certificate(iss.manifest_signer_cert.read_bytes())
+    return SessionWorker(card_transport(config.card), client, document_printer(config.printer),
+                         terminal_id=config.terminal_id, manifest_signer=signer,
+                         print_timeout_s=config.printer.timeout_s, report=report)
