@@ -67,9 +67,6 @@ class Response:
             raise CardProtocolError(f"response of {len(raw)} bytes has no status word")
         return cls(bytes(raw[:-2]), int.from_bytes(raw[-2:], "big"))
 
-    def to_bytes(self) -> bytes:
-        return self.data + self.sw.to_bytes(2, "big")
-
 
 def status(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")

@@ -71,10 +71,6 @@ class VirtualCard:
     def atr(self) -> bytes:
         return ATR
 
-    @property
-    def card_file(self) -> CardFile:
-        return self._file
-
     def reset(self) -> None:
         """Power off, power on or warm reset: the card forgets selections and the PIN."""
         with self._lock:
