@@ -5,6 +5,7 @@ worker thread, never from the frame loop.
 """
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -39,3 +40,13 @@ class DocumentPrinter(ABC):
     @abstractmethod
     def print_pdf(self, pdf: bytes, *, title: str, copies: int = 1, timeout: float = 120.0) -> PrintResult:
         """Print `copies` of `pdf`, blocking until done; raise a PrinterError otherwise."""
+
+
+# Page objects, not the /Type /Pages tree nodes. Enough for the uncompressed object
+# tables reportlab writes (no object streams); the kiosk prints only its own output.
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def count_pages(pdf: bytes) -> int:
+    """Pages in a PDF the kiosk rendered, for PrintResult.pages, without a PDF library."""
+    return len(_PAGE_OBJECT.findall(pdf))
