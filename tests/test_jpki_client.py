@@ -212,3 +212,29 @@ def test_garbage_answers_only_raise_card_errors(answers, steps):
             actions[step]()
         except CardError:
             pass
+
+
+class ScriptedPyscardConnection:
+    """Stands in for a pyscard connection: replays (data, sw1, sw2) answers, records commands."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.sent: list[bytes] = []
+
+    def transmit(self, command):
+        self.sent.append(bytes(command))
+        return self.answers.pop(0)
+
+
+def test_pcsc_transport_follows_61xx_with_get_response():
+    transport = PcscTransport()
+    transport._connection = ScriptedPyscardConnection([([1, 2], 0x61, 0x03), ([3, 4, 5], 0x90, 0x00)])
+    assert transport.transmit(A.read_binary(0, 5)) == bytes([1, 2, 3, 4, 5, 0x90, 0x00])
+    assert transport._connection.sent[1] == bytes.fromhex("00C0000003")
+
+
+def test_pcsc_transport_resends_with_the_le_from_6cxx():
+    transport = PcscTransport()
+    transport._connection = ScriptedPyscardConnection([([], 0x6C, 0x14), ([0x41] * 20, 0x90, 0x00)])
+    assert transport.transmit(A.read_binary(0, 0x20)) == b"A" * 20 + b"\x90\x00"
+    assert transport._connection.sent[1] == bytes.fromhex("00B0000014")
