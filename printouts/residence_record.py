@@ -20,8 +20,8 @@ PAGE_W, PAGE_H = A4
 LEFT, RIGHT = 50.0, PAGE_W - 50.0
 LABEL_W = 80.0  # the shaded label column of the 住所 / 世帯主 / 備考 boxes
 ROW_H = 30.0
-MEMBER_ROW_H = 38.0
-MAX_MEMBERS = 10  # what fits between the address box and the certifying block
+MEMBER_ROW_H = 34.0
+MAX_MEMBERS = 8  # what fits above the certifying block, with a 備考 box too
 
 LABEL_SHADE = Color(0.92, 0.92, 0.92)
 SEAL_RED = Color(0.82, 0.1, 0.1)
@@ -132,8 +132,8 @@ def _draw_member_row(canvas: Canvas, font: str, member: HouseholdMember, top: fl
     name_w, birth_w, sex_w, rel_w, resident_w = (w for _, w in MEMBER_COLUMNS)
 
     x = LEFT + 6
-    _draw_text(canvas, font, _fit(member.name_kana, font, 7, name_w - 12), x, bottom + 25, member.name_kana)
-    _draw_text(canvas, font, _fit(member.name, font, 13, name_w - 12), x, bottom + 9, member.name)
+    _draw_text(canvas, font, _fit(member.name_kana, font, 7, name_w - 12), x, bottom + 22, member.name_kana)
+    _draw_text(canvas, font, _fit(member.name, font, 13, name_w - 12), x, bottom + 7, member.name)
 
     cells = (
         (wareki(member.birth_date), birth_w),
@@ -144,7 +144,7 @@ def _draw_member_row(canvas: Canvas, font: str, member: HouseholdMember, top: fl
     x = LEFT + name_w
     for text, width in cells:
         size = _fit(text, font, 10.5, width - 8)
-        _draw_text(canvas, font, size, x + width / 2, bottom + 14, text, align="centre")
+        _draw_text(canvas, font, size, x + width / 2, bottom + 12, text, align="centre")
         x += width
 
 

@@ -95,6 +95,18 @@ def test_household_that_does_not_fit_one_page_is_refused():
         render_residence_record(fictional_record(members=(member,) * (MAX_MEMBERS + 1)))
 
 
+def test_largest_household_with_notes_ends_above_the_certification():
+    member = fictional_record().members[0]
+    record = fictional_record(members=(member,) * MAX_MEMBERS, notes=("架空の備考です",))
+    baselines: dict[str, float] = {}
+
+    def remember(text, cm, tm, font, size):
+        baselines.setdefault(squeeze(text), tm[5] * cm[3] + cm[5])
+
+    PdfReader(BytesIO(render_residence_record(record))).pages[0].extract_text(visitor_text=remember)
+    assert baselines["以下余白"] > baselines[CERTIFYING_SENTENCE] + 20
+
+
 def test_missing_font_names_the_debian_package(monkeypatch, tmp_path):
     monkeypatch.setattr(fonts, "MINCHO_PATH", tmp_path / "missing.ttf")
     fonts.mincho.cache_clear()
