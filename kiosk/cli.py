@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from municipal.service import KNOWN_FAULTS
+
 EXIT_PRINTED, EXIT_NOT_PRINTED, EXIT_CONFIG = 0, 2, 3
 
 
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--resident", default="R0001", help="whose virtual card is on the reader")
     demo.add_argument("--data", type=Path, default=Path("var/embedded"), help="the stub's data folder")
     demo.add_argument("--reset", action="store_true", help="recreate the stub's PKI, registry and cards")
-    demo.add_argument("--fault", action="append", default=[], help="test only: stub misbehaviour")
+    demo.add_argument("--fault", action="append", default=[], choices=sorted(KNOWN_FAULTS),
+                      help="test only: make the stub misbehave")
     demo.add_argument("--language", choices=["ja", "en"], default="ja")
     run.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)

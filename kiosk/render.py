@@ -53,7 +53,10 @@ class Renderer:
         s.fill(BACKGROUND)
         header = pygame.Rect(0, 0, self.w, self.px(84))
         pygame.draw.rect(s, HEADER, header)
-        self._text(view.title, self.px(38), (255, 255, 255), (self.px(24), header.centery), anchor="midleft")
+        title_left = self.px(24)
+        if view.alert:
+            title_left = self._alert_mark((self.px(44), header.centery), (255, 255, 255)).right + self.px(12)
+        self._text(view.title, self.px(38), (255, 255, 255), (title_left, header.centery), anchor="midleft")
 
         targets: list[tuple[Button, pygame.Rect]] = []
         langs = [b for b in view.buttons if b.action.startswith("lang:")]
@@ -102,28 +105,44 @@ class Renderer:
         self.surface.blit(image, rect)
         return rect
 
-    def _wrapped(self, text: str, size: int, colour, left: int, top: int, right: float) -> int:
-        """Wraps by character so Japanese (no spaces) wraps too; returns the bottom."""
+    def _lines(self, text: str, size: int, width: float) -> list[str]:
+        """Wraps by character so Japanese (no spaces) wraps too."""
         f = font(size)
-        line = ""
+        lines, line = [], ""
         for ch in text:
-            if f.size(line + ch)[0] > right - left and line:
-                top = self._text(line, size, colour, (left, top)).bottom
+            if line and f.size(line + ch)[0] > width:
+                lines.append(line)
                 line = ch.lstrip()
             else:
                 line += ch
-        return self._text(line, size, colour, (left, top)).bottom if line else top
+        return lines + [line] if line else lines
+
+    def _wrapped(self, text: str, size: int, colour, left: int, top: int, right: float) -> int:
+        """Draws wrapped text; returns the bottom."""
+        for line in self._lines(text, size, right - left):
+            top = self._text(line, size, colour, (left, top)).bottom
+        return top
+
+    def _alert_mark(self, centre: tuple[int, int], colour) -> pygame.Rect:
+        """A circled "!": a problem is marked by a shape, never by colour alone."""
+        mark = pygame.Rect(0, 0, self.px(40), self.px(40))
+        mark.center = centre
+        pygame.draw.circle(self.surface, colour, mark.center, mark.width // 2, width=max(2, self.px(3)))
+        self._text("!", self.px(30), colour, mark.center, anchor="center")
+        return mark
 
     def _warning(self, text: str, top: int, right: float) -> int:
-        left = self.px(24)
-        box = pygame.Rect(left, top, int(right) - left, self.px(64))
+        left, pad, size = self.px(24), self.px(12), self.px(28)
+        text_left = left + pad + self.px(40) + self.px(12)
+        lines = self._lines(text, size, right - pad - text_left)
+        line_h = font(size).get_linesize()
+        box = pygame.Rect(left, top, int(right) - left, max(self.px(64), len(lines) * line_h + 2 * pad))
         pygame.draw.rect(self.surface, WARNING_BG, box, border_radius=self.px(8))
         pygame.draw.rect(self.surface, TEXT, box, width=max(2, self.px(3)), border_radius=self.px(8))
-        mark = pygame.Rect(0, 0, self.px(40), self.px(40))
-        mark.midleft = (box.left + self.px(14), box.centery)
-        pygame.draw.circle(self.surface, TEXT, mark.center, mark.width // 2, width=max(2, self.px(3)))
-        self._text("!", self.px(30), TEXT, mark.center, anchor="center")
-        self._text(text, self.px(28), TEXT, (mark.right + self.px(12), box.centery), anchor="midleft")
+        self._alert_mark((left + pad + self.px(20), box.centery), TEXT)
+        y = box.centery - len(lines) * line_h // 2
+        for line in lines:
+            y = self._text(line, size, TEXT, (text_left, y)).bottom
         return box.bottom
 
     def _button(self, rect: pygame.Rect, b: Button) -> pygame.Rect:

@@ -28,6 +28,7 @@ class View:
     keypad: bool = False
     pin_filled: int = 0
     spinner: bool = False
+    alert: bool = False  # a problem screen: marked in the title bar
 
 
 DOCUMENT_TITLES = {"residence_record": "Copy of residence record"}
@@ -87,11 +88,12 @@ def build_view(m: Machine) -> View:
     if m.state is State.PIN:
         lines = [_("Enter the 4-digit PIN of your card."),
                  _("Tries left before the PIN locks: {n}", n=v.tries_left)]
-        warning = None
+        warnings = []
         if v.pin_was_wrong:
-            warning = _("The PIN was wrong.")
+            warnings.append(_("The PIN was wrong."))
         if v.tries_left == 1:
-            warning = _("Last try: one more wrong PIN locks the card.")
+            warnings.append(_("Last try: one more wrong PIN locks the card."))
+        warning = " ".join(warnings) or None
         keys = [Button(f"digit:{d}", str(d), "key") for d in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
         keys += [Button("clear", _("Clear"), "key"), Button("digit:0", "0", "key"), Button("ok", _("OK"), "key")]
         return View("pin", _("Enter your PIN"), lines, keys + [cancel] + langs, warning=warning,
@@ -121,7 +123,7 @@ def build_view(m: Machine) -> View:
                     warning=_("Take your card!"))
     title, lines = _problem_text(v.problem or "")
     return View(f"problem-{v.problem}", _(title), [_(line) for line in lines],
-                [Button("ok", _("Back to start"))] + langs, warning=_(title))
+                [Button("ok", _("Back to start"))] + langs, alert=True)
 
 
 def _problem_text(code: str) -> tuple[str, list[str]]:

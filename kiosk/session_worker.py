@@ -133,6 +133,7 @@ class SessionWorker:
             self._report(PinWrong(visit.number, exc.tries_left))
             return
         except CardError as exc:
+            log.info("card failed visit=%s error=%s: %s", visit.number, type(exc).__name__, exc)
             self._report(CardProblem(visit.number, card_problem_code(exc)))
             return
         except IssuanceError as exc:

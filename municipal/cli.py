@@ -7,8 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from municipal.pki import PkiFiles, cert_sha256, issue_card
-from municipal.registry import Registry, load_seed
+from municipal.pki import cert_sha256, issue_card
+from municipal.registry import load_seed
 from municipal.service import KNOWN_FAULTS, ServiceConfig
 
 SEED = Path(__file__).with_name("seed") / "residents.toml"

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from dataclasses import dataclass
 
 from municipal.registry import member_from_row
 from municipal.verification import Refused
+from printouts.pdf_pages import count_pages
 from printouts.records import ResidenceRecord
 from printouts.residence_record import render_residence_record
 
@@ -20,11 +20,6 @@ class RenderedDocument:
     pages: int
     serial: str
     municipality: str
-
-
-def count_pdf_pages(pdf: bytes) -> int:
-    """Page objects in a PDF as reportlab writes it (uncompressed object headers)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
 def render_document(conn, document_type: str, resident_id: str) -> RenderedDocument:
@@ -43,5 +38,5 @@ def render_document(conn, document_type: str, resident_id: str) -> RenderedDocum
                              members=tuple(member_from_row(m) for m in members),
                              serial=serial, issued_on=today)
     pdf = render_residence_record(record)
-    return RenderedDocument(pdf=pdf, pages=count_pdf_pages(pdf), serial=serial,
+    return RenderedDocument(pdf=pdf, pages=count_pages(pdf), serial=serial,
                             municipality=household["code"])

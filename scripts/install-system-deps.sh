@@ -4,7 +4,7 @@
 set -euo pipefail
 mode=${1:-test}
 
-pkgs=(python3-venv fonts-ipaexfont-mincho fonts-ipaexfont-gothic
+pkgs=(python3 python3-venv python3-dev gcc fonts-ipaexfont-mincho fonts-ipaexfont-gothic
       libpcsclite-dev swig libcups2-dev)          # fonts; headers for pyscard and pycups
 if [ "$mode" = test ]; then
   pkgs+=(pcscd vsmartcard-vpcd                   # PC/SC daemon and the virtual reader

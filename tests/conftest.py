@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.cards",
     "tests.fixtures.pcsc",
     "tests.fixtures.cups",
+    "tests.fixtures.stub",
 ]

@@ -18,7 +18,7 @@ from devices.printer import (
     PrintJobTimedOut,
     open_printer,
 )
-from devices.printer.base import count_pages
+from printouts.pdf_pages import count_pages
 from printouts.residence_record import CERTIFYING_SENTENCE, render_residence_record
 from tests.test_residence_record import fictional_record, squeeze
 

@@ -5,7 +5,6 @@ worker thread, never from the frame loop.
 """
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -44,9 +43,3 @@ class DocumentPrinter(ABC):
 
 # Page objects, not the /Type /Pages tree nodes. Enough for the uncompressed object
 # tables reportlab writes (no object streams); the kiosk prints only its own output.
-_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
-
-
-def count_pages(pdf: bytes) -> int:
-    """Pages in a PDF the kiosk rendered, for PrintResult.pages, without a PDF library."""
-    return len(_PAGE_OBJECT.findall(pdf))

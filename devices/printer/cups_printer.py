@@ -15,8 +15,8 @@ from devices.printer.base import (
     PrintJobFailed,
     PrintJobTimedOut,
     PrintResult,
-    count_pages,
 )
+from printouts.pdf_pages import count_pages
 
 POLL_INTERVAL = 0.2  # seconds between job-state queries; drivers run in worker threads
 

@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from devices.printer.base import DocumentPrinter, PrinterUnavailable, PrintResult, count_pages
+from devices.printer.base import DocumentPrinter, PrinterUnavailable, PrintResult
+from printouts.pdf_pages import count_pages
 
 
 class FolderPrinter(DocumentPrinter):

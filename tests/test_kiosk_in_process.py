@@ -1,0 +1,86 @@
+"""The whole resident session on the embedded defaults: the in-process virtual card,
+the HTTPS issuance stub on loopback, PDFs into a folder; driven by touch events."""
+from __future__ import annotations
+
+import sqlite3
+
+from devices.card.cardfile import CardFile
+from municipal.cli import card_path
+from municipal.pki import JPKI_AUTH_CA_NAME, issue_card, make_ca
+from tests.kiosk_runs import pdf_text, run_kiosk
+
+FULL_SESSION = ["welcome", "place_card", "pin", "checking", "choose_document", "confirm", "printing", "done"]
+
+
+def demo(stub_data, out, *extra):
+    return run_kiosk("demo", "--headless", "--autopilot", "--data", str(stub_data), *extra, out=out)
+
+
+def test_a_resident_gets_their_own_residence_record(stub_data, tmp_path):
+    run = demo(stub_data, tmp_path / "out")
+    assert run.returncode == 0, run.output
+    assert run.screen_names[:len(FULL_SESSION)] == FULL_SESSION
+    for n, screen in enumerate(FULL_SESSION, start=1):
+        shot = run.out / f"{n:02d}-{screen}.png"
+        assert shot.stat().st_size > 5000, f"{shot.name} looks empty"
+    [pdf] = run.printed()
+    text = pdf_text(pdf)
+    assert "住民票の写し" in text
+    assert "山田 太郎" in text and "架空県みどり市若葉町一丁目2番3号" in text
+    assert "佐藤" not in text
+
+
+def test_another_card_prints_that_residents_record(stub_data, tmp_path):
+    run = demo(stub_data, tmp_path / "out", "--resident", "R0101")
+    assert run.returncode == 0, run.output
+    [pdf] = run.printed()
+    text = pdf_text(pdf)
+    assert "佐藤 健" in text and "架空県みどり市青空台五丁目8番14号" in text
+    assert "山田" not in text
+
+
+def test_wrong_pin_shows_tries_from_the_card_then_blocks(stub_data, tmp_path):
+    run = demo(stub_data, tmp_path / "out", "--pin", "9999", "--language", "en")
+    assert run.returncode == 2
+    pin_text = run.text_of("pin")
+    for tries in (3, 2, 1):
+        assert f"Tries left before the PIN locks: {tries}" in pin_text
+    assert "Last try" in pin_text
+    assert run.screen_names[-1] == "problem-pin_blocked"
+    assert "visit your municipal office" in run.text_of("problem-pin_blocked")
+    assert run.printed() == []
+    card = CardFile.load(card_path(stub_data, "R0001"))
+    assert card.auth_pin_tries_left == 0
+
+
+def test_a_blocked_card_stays_blocked_even_with_the_right_pin(stub_data, tmp_path):
+    demo(stub_data, tmp_path / "first", "--pin", "9999")
+    run = demo(stub_data, tmp_path / "second", "--pin", "1234", "--language", "en")
+    assert run.returncode == 2
+    assert "pin" not in run.screen_names  # no keypad offered for a blocked card
+    assert "Your PIN is locked" in run.text_of("problem-pin_blocked")
+
+
+def test_a_card_from_a_foreign_ca_is_refused(stub_data, tmp_path):
+    # Same issuer name as the JPKI authentication CA, but not its key.
+    impostor = make_ca(JPKI_AUTH_CA_NAME)
+    issue_card(impostor, card_id="CARD-FOREIGN", pin="4321", path=card_path(stub_data, "RFOREIGN"))
+    run = demo(stub_data, tmp_path / "out", "--resident", "RFOREIGN", "--pin", "4321", "--language", "en")
+    assert run.returncode == 2
+    assert "choose_document" not in run.screen_names
+    assert any(name.startswith("problem-") for name in run.screen_names)
+    assert run.printed() == []
+    with sqlite3.connect(stub_data / "registry.sqlite") as db:
+        outcomes = [row[0] for row in db.execute("SELECT outcome FROM audit WHERE event = 'session'")]
+    assert outcomes == ["certificate_untrusted"]
+
+
+def test_a_manifest_bound_to_another_card_is_never_printed(stub_data, tmp_path):
+    run = demo(stub_data, tmp_path / "out", "--fault", "manifest-other-card", "--language", "en")
+    assert run.returncode == 2
+    assert "problem-binding_certificate" in run.screen_names
+    assert "Nothing was printed" in run.text_of("problem-binding_certificate")
+    assert run.printed() == []
+    with sqlite3.connect(stub_data / "registry.sqlite") as db:
+        states = [row[0] for row in db.execute("SELECT state FROM issuances")]
+    assert states == ["voided"]
