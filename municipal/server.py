@@ -33,4 +33,4 @@ def serve(config: ServiceConfig, host: str, port: int) -> None:
     uvicorn.run(build_app(config), host=host, port=port, http=PeerCertH11Protocol,
                 ssl_certfile=str(pki.server_cert), ssl_keyfile=str(pki.server_key),
                 ssl_ca_certs=str(pki.root), ssl_cert_reqs=ssl.CERT_REQUIRED,
-                log_level="warning", access_log=False)
+                timeout_graceful_shutdown=1, log_level="warning", access_log=False)

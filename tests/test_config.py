@@ -1,0 +1,32 @@
+"""A broken configuration stops the kiosk with a message naming the key, not a traceback."""
+from __future__ import annotations
+
+from tests.kiosk_runs import run_kiosk
+
+
+def test_a_missing_key_is_named(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('terminal_id = "KIOSK-0001"\n[card]\ntransport = "pcsc"\n'
+                      '[printer]\nkind = "cups"\n', encoding="utf-8")
+    run = run_kiosk("run", "--config", str(config), "--headless", out=tmp_path / "out")
+    assert run.returncode == 3
+    assert "issuance: Field required" in run.output
+    assert "printer: Value error, queue is required" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_a_file_that_is_not_toml_is_reported_with_its_path(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text("terminal_id = \n", encoding="utf-8")
+    run = run_kiosk("run", "--config", str(config), out=tmp_path / "out")
+    assert run.returncode == 3
+    assert f"{config}: not valid TOML" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_an_unknown_value_is_named(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('terminal_id = "K"\nlanguage = "xx"\n[card]\ntransport = "nfc"\n', encoding="utf-8")
+    run = run_kiosk("run", "--config", str(config), out=tmp_path / "out")
+    assert run.returncode == 3
+    assert "language:" in run.output and "card.transport:" in run.output
