@@ -1,7 +1,7 @@
 """A broken configuration stops the kiosk with a message naming the key, not a traceback."""
 from __future__ import annotations
 
-from tests.kiosk_runs import run_kiosk
+from tests.kiosk_runs import ROOT, run_kiosk
 
 
 def test_a_missing_key_is_named(tmp_path):
@@ -30,3 +30,9 @@ def test_an_unknown_value_is_named(tmp_path):
     run = run_kiosk("run", "--config", str(config), out=tmp_path / "out")
     assert run.returncode == 3
     assert "language:" in run.output and "card.transport:" in run.output
+
+
+def test_the_shipped_example_is_valid():
+    from kiosk.config import load_config
+    config = load_config(ROOT / "config" / "kiosk.example.toml")
+    assert config.card.transport == "pcsc" and config.printer.queue == "KioskPDF"
