@@ -61,7 +61,8 @@ class Renderer:
         targets: list[tuple[Button, pygame.Rect]] = []
         langs = [b for b in view.buttons if b.action.startswith("lang:")]
         keys = [b for b in view.buttons if b.style == "key"]
-        others = [b for b in view.buttons if b not in langs and b not in keys]
+        choices = [b for b in view.buttons if b.style == "choice"]
+        others = [b for b in view.buttons if b not in langs and b not in keys and b not in choices]
 
         x = self.w - self.px(16)
         for b in reversed(langs):
@@ -85,6 +86,10 @@ class Renderer:
                 rect = pygame.Rect(self.w - self.px(32 + 120 * (len(keys) - i)), header.bottom + self.px(30),
                                    self.px(110), self.px(100))
                 targets.append((b, self._button(rect, b)))
+        for b in choices:
+            rect = pygame.Rect(self.px(24), y + self.px(16), int(self.w * 0.7), self.px(100))
+            targets.append((b, self._button(rect, b)))
+            y = rect.bottom
         if view.spinner:
             self._spinner(now, (self.w // 2, int(self.h * 0.68)))
 
@@ -147,11 +152,11 @@ class Renderer:
 
     def _button(self, rect: pygame.Rect, b: Button) -> pygame.Rect:
         fill, fg = {"primary": (PRIMARY, (255, 255, 255)), "secondary": ((255, 255, 255), SECONDARY),
-                    "key": (KEY, TEXT)}[b.style]
+                    "key": (KEY, TEXT), "choice": (KEY, TEXT)}[b.style]
         pygame.draw.rect(self.surface, fill, rect, border_radius=self.px(12))
         pygame.draw.rect(self.surface, TEXT if b.style != "primary" else PRIMARY, rect,
                          width=max(2, self.px(2)), border_radius=self.px(12))
-        size = self.px(40 if b.style == "key" and len(b.label) == 1 else 28)
+        size = self.px(40 if b.style == "key" and len(b.label) == 1 else 32 if b.style == "choice" else 28)
         while font(size).size(b.label)[0] > rect.width - self.px(16) and size > 12:
             size -= 2
         self._text(b.label, size, fg, rect.center, anchor="center")

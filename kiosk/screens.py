@@ -15,7 +15,7 @@ from kiosk.states import PIN_LENGTH, Machine, State
 class Button:
     action: str
     label: str
-    style: str = "primary"  # primary, secondary, key
+    style: str = "primary"  # primary, secondary, key, choice (a wide tile in the body)
 
 
 @dataclass
@@ -101,7 +101,7 @@ def build_view(m: Machine) -> View:
     if m.state is State.CHECKING:
         return View("checking", _("Checking"), [_("Please wait. Do not remove your card.")], langs, spinner=True)
     if m.state is State.CHOOSE_DOCUMENT:
-        docs = [Button(f"doc:{d.type}", f"{_(DOCUMENT_TITLES.get(d.type, d.type))}  ¥{d.fee_yen}")
+        docs = [Button(f"doc:{d.type}", f"{_(DOCUMENT_TITLES.get(d.type, d.type))}    ¥{d.fee_yen}", "choice")
                 for d in v.documents]
         return View("choose_document", _("Choose a certificate"), [_("Which certificate do you need?")],
                     docs + [cancel] + langs)
