@@ -107,10 +107,10 @@ class SessionWorker:
     # --- jobs (worker thread) ----------------------------------------------------
 
     def _watch_for_card(self, visit: _Visit) -> None:
-        while not self._transport.card_present():
-            if self._stop_watching.wait(CARD_POLL_S):
-                return
         try:
+            while not self._transport.card_present():
+                if self._stop_watching.wait(CARD_POLL_S):
+                    return
             self._card.open()
             tries = self._card.auth_pin_tries_left()
         except CardError as exc:

@@ -7,6 +7,7 @@ import sqlite3
 from devices.card.cardfile import CardFile
 from municipal.cli import card_path
 from municipal.pki import JPKI_AUTH_CA_NAME, issue_card, make_ca
+from tests.fixtures.cards import new_card_file
 from tests.kiosk_runs import pdf_text, run_kiosk
 
 FULL_SESSION = ["welcome", "place_card", "pin", "checking", "choose_document", "confirm", "printing", "done"]
@@ -84,3 +85,11 @@ def test_a_manifest_bound_to_another_card_is_never_printed(stub_data, tmp_path):
     with sqlite3.connect(stub_data / "registry.sqlite") as db:
         states = [row[0] for row in db.execute("SELECT state FROM issuances")]
     assert states == ["voided"]
+
+
+def test_an_old_juki_card_gets_its_own_screen_and_no_keypad(stub_data, tmp_path):
+    new_card_file(card_path(stub_data, "ROLD"), token="JPKIAPICCTOKEN")
+    run = demo(stub_data, tmp_path / "out", "--resident", "ROLD", "--pin", "1234", "--language", "en")
+    assert run.returncode == 2
+    assert "pin" not in run.screen_names
+    assert "Basic Resident Register card" in run.text_of("problem-old_card")

@@ -77,3 +77,14 @@ def test_wrong_pin_through_pcscd_shows_the_cards_count(stub_data, tmp_path, inse
     assert run.returncode == 2
     assert "Tries left before the PIN locks: 2" in run.text_of("pin")
     assert "visit your municipal office" in run.text_of("problem-pin_blocked")
+
+
+def test_a_missing_reader_shows_out_of_order_not_a_crash(stub_data, tmp_path, pcscd):
+    with running_stub(stub_data, free_port()) as url:
+        config = write_config(tmp_path / "kiosk.toml", stub_data, url, "unused")
+        config.write_text(config.read_text().replace('reader = "Virtual PCD 00 00"', 'reader = "Unplugged"'))
+        run = run_kiosk("run", "--config", str(config), "--headless", "--autopilot", "--pin", "1234",
+                        out=tmp_path / "out")
+    assert run.returncode == 2
+    assert "Card reader not available" in run.text_of("problem-reader")
+    assert "Traceback" not in run.output
