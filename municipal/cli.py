@@ -7,11 +7,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from municipal.pki import cert_sha256, issue_card
+from municipal.pki import CardHolder, CardPins, cert_sha256, issue_card
 from municipal.registry import load_seed
 from municipal.service import KNOWN_FAULTS, ServiceConfig
 
 SEED = Path(__file__).with_name("seed") / "residents.toml"
+_ISO_5218 = {"男": "1", "女": "2"}
 
 def card_path(data_dir: Path, resident_id: str) -> Path:
     return Path(data_dir) / "cards" / f"{resident_id}.card"
@@ -23,16 +24,28 @@ def init(data_dir: Path, terminal_id: str, seed_path: Path = SEED) -> None:
     if (data_dir / "registry.sqlite").exists():
         raise FileExistsError(f"{data_dir} already holds an issuance stub; remove it first")
     seed = load_seed(seed_path)
+    holders = card_holders(seed)
     config = ServiceConfig(data_dir)
     config.pki.create(terminal_id)
     registry = config.registry
     registry.create(seed)
-    auth_ca = config.pki.load("jpki-auth-ca")
+    auth_ca, signature_ca = config.pki.load("jpki-auth-ca"), config.pki.load("jpki-sign-ca")
     (data_dir / "cards").mkdir(parents=True, exist_ok=True)
     for entry in seed["cards"]:
-        card = issue_card(auth_ca, card_id=f"CARD-{entry['resident']}", pin=entry["pin"],
-                          path=card_path(data_dir, entry["resident"]))
+        pins = CardPins(auth_pin=entry["pin"], signature_password=entry["signature_password"],
+                        card_info_pin=entry["card_info_pin"])
+        card = issue_card(auth_ca, signature_ca, holders[entry["resident"]], pins,
+                          card_id=f"CARD-{entry['resident']}", path=card_path(data_dir, entry["resident"]))
         registry.register_card(cert_sha256(card.auth_certificate_der), entry["resident"], card.card_id)
+
+def card_holders(seed: dict) -> dict[str, CardHolder]:
+    """Each seeded resident as J-LIS would write them on a card; sex as ISO 5218."""
+    return {
+        member["id"]: CardHolder(name=member["name"], address=household["address"],
+                                 birth_date=member["birth_date"], sex=_ISO_5218.get(member["sex"], "9"),
+                                 my_number=member["my_number"])
+        for household in seed["households"] for member in household["members"]
+    }
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk-municipal", description=__doc__)

@@ -1,5 +1,5 @@
-"""The stub's test PKI: a JPKI-like authentication CA that issues the virtual cards,
-and an infrastructure CA for TLS (server and kiosk terminals) and the municipality's
+"""The stub's test PKI: JPKI-like authentication and signature CAs that issue the
+virtual cards (the stub plays J-LIS), and an infrastructure CA for TLS (server and kiosk terminals) and the municipality's
 manifest-signing certificate.
 
 Everything lives as PEM files in one folder (`PkiFiles`), created once by
@@ -19,9 +19,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devices.card import my_number
 from devices.card.cardfile import CardFile
 
 JPKI_AUTH_POLICY = x509.ObjectIdentifier("1.2.392.200149.8.5.1.3")
+JPKI_SIGNATURE_POLICY = x509.ObjectIdentifier("1.2.392.200149.8.5.1.1")
+# subjectAltName otherName types of the signature certificate's four facts
+JPKI_NAME_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
+JPKI_SEX_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.3")
+JPKI_BIRTH_DATE_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
+JPKI_ADDRESS_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")
+JST = dt.timezone(dt.timedelta(hours=9))
 
 JPKI_AUTH_CA_NAME = x509.Name([
     x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
@@ -30,11 +38,40 @@ JPKI_AUTH_CA_NAME = x509.Name([
     x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
                        "Japan Agency for Local Authority Information Systems"),
 ])
+JPKI_SIGNATURE_CA_NAME = x509.Name([
+    x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
+    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "JPKI for digital signature"),
+    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
+                       "Japan Agency for Local Authority Information Systems"),
+])
 STUB_ROOT_NAME = x509.Name([
     x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Konbini Kiosk Test Issuance Network"),
     x509.NameAttribute(NameOID.COMMON_NAME, "Issuance Network Test Root"),
 ])
+
+
+@dataclass(frozen=True)
+class CardHolder:
+    """What J-LIS writes about the resident on the card: the four facts and the My Number."""
+    name: str
+    address: str
+    birth_date: dt.date
+    sex: str  # ISO 5218: "1", "2" or "9"
+    my_number: str
+
+    def __post_init__(self) -> None:
+        if not my_number.is_valid(self.my_number):
+            raise ValueError(f"{self.name}: the My Number is not 12 digits with a valid check digit")
+
+
+@dataclass(frozen=True)
+class CardPins:
+    """What the resident chose at the municipal office."""
+    auth_pin: str
+    signature_password: str
+    card_info_pin: str
 
 
 @dataclass(frozen=True)
@@ -89,11 +126,14 @@ def make_ca(name: x509.Name, years: int = 10) -> KeyAndCert:
     return KeyAndCert(key, cert)
 
 
-def _issue_leaf(ca: KeyAndCert, subject: x509.Name, key, *, days: int, eku=None, san=None,
-                extra=()) -> KeyAndCert:
+def _issue_leaf(ca: KeyAndCert, subject: x509.Name, key, *, days: float | None = None,
+                not_after: dt.datetime | None = None, eku=None, san=None, extra=()) -> KeyAndCert:
+    """Valid from yesterday until not_after, or for `days` from now."""
     now = _now()
+    if not_after is None:
+        not_after = now + dt.timedelta(days=days)
     builder = (_builder(subject, ca.cert.subject, key.public_key(), now - dt.timedelta(days=1),
-                        now + dt.timedelta(days=days))
+                        not_after)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
@@ -111,25 +151,96 @@ def _cn(name: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, name)])
 
 
-def issue_auth_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, *, days: int = 5 * 365) -> x509.Certificate:
+def fifth_birthday_after(birth_date: dt.date, issued_on: dt.date) -> dt.date:
+    """The JPKI certificates' last day: the holder's 5th birthday after the issue date.
+    A 29 February birthday falls on 28 February in common years."""
+    def birthday_in(year: int) -> dt.date:
+        try:
+            return birth_date.replace(year=year)
+        except ValueError:
+            return dt.date(year, 2, 28)
+    year = issued_on.year if birthday_in(issued_on.year) > issued_on else issued_on.year + 1
+    return birthday_in(year + 4)
+
+
+def _end_of_day_jst(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), JST).astimezone(dt.timezone.utc)
+
+
+def _key_usage(*, digital_signature: bool, non_repudiation: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=digital_signature, content_commitment=non_repudiation,
+                         key_encipherment=False, data_encipherment=False, key_agreement=False,
+                         key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
+
+
+def _policy(oid: x509.ObjectIdentifier) -> x509.CertificatePolicies:
+    return x509.CertificatePolicies([x509.PolicyInformation(oid, None)])
+
+
+def issue_auth_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, *, days: float = 5 * 365,
+                           not_after: dt.datetime | None = None) -> x509.Certificate:
     """A user-authentication certificate of the JPKI profile: no name, no address;
-    only a serial-like subject, the authentication policy and digitalSignature use."""
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                          crl_sign=False, encipher_only=False, decipher_only=False)
-    policy = x509.CertificatePolicies([x509.PolicyInformation(JPKI_AUTH_POLICY, None)])
-    subject = _cn(secrets.token_hex(8).upper())
-    return _issue_leaf(ca, subject, key, days=days,
-                       extra=((usage, True), (policy, False))).cert
+    only a serial-like subject, the authentication policy and digitalSignature use.
+    Valid until not_after (issue_card: the 5th birthday after issue), else for `days`."""
+    extra = ((_key_usage(digital_signature=True, non_repudiation=False), True),
+             (_policy(JPKI_AUTH_POLICY), False))
+    return _issue_leaf(ca, _cn(secrets.token_hex(8).upper()), key, days=days, not_after=not_after,
+                       extra=extra).cert
 
 
-def issue_card(auth_ca: KeyAndCert, *, card_id: str, pin: str, path: Path) -> CardFile:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = issue_auth_certificate(auth_ca, key)
-    card = CardFile(card_id=card_id,
-                    auth_certificate_der=cert.public_bytes(serialization.Encoding.DER),
-                    auth_ca_certificate_der=auth_ca.cert.public_bytes(serialization.Encoding.DER),
-                    auth_private_key_pem=private_key_pem(key), auth_pin=pin)
+def issue_signature_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, holder: CardHolder, *,
+                                not_after: dt.datetime) -> x509.Certificate:
+    """A digital-signature certificate of the JPKI profile: the four facts in
+    subjectAltName otherNames (UTF8String), nonRepudiation and digitalSignature use."""
+    facts = x509.SubjectAlternativeName([
+        x509.OtherName(JPKI_NAME_OID, _der_utf8_string(holder.name)),
+        x509.OtherName(JPKI_SEX_OID, _der_utf8_string(holder.sex)),
+        x509.OtherName(JPKI_BIRTH_DATE_OID, _der_utf8_string(holder.birth_date.strftime("%Y%m%d"))),
+        x509.OtherName(JPKI_ADDRESS_OID, _der_utf8_string(holder.address)),
+    ])
+    extra = ((_key_usage(digital_signature=True, non_repudiation=True), True),
+             (_policy(JPKI_SIGNATURE_POLICY), False), (facts, False))
+    return _issue_leaf(ca, _cn(secrets.token_hex(8).upper()), key, not_after=not_after,
+                       extra=extra).cert
+
+
+def _der_utf8_string(text: str) -> bytes:
+    value = text.encode("utf-8")
+    if len(value) < 0x80:
+        length = bytes([len(value)])
+    else:
+        size = (len(value).bit_length() + 7) // 8
+        length = bytes([0x80 | size]) + len(value).to_bytes(size, "big")
+    return b"\x0c" + length + value
+
+
+def issue_card(auth_ca: KeyAndCert, signature_ca: KeyAndCert, holder: CardHolder,
+               pins: CardPins, *, card_id: str, path: Path) -> CardFile:
+    """Issue both JPKI certificates, valid until the holder's 5th birthday after today,
+    and write the card file."""
+    issued_on = _now().astimezone(JST).date()
+    not_after = _end_of_day_jst(fifth_birthday_after(holder.birth_date, issued_on))
+    auth_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    sign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = serialization.Encoding.DER
+    card = CardFile(
+        card_id=card_id,
+        auth_certificate_der=issue_auth_certificate(auth_ca, auth_key, not_after=not_after).public_bytes(der),
+        auth_ca_certificate_der=auth_ca.cert.public_bytes(der),
+        auth_private_key_pem=private_key_pem(auth_key),
+        auth_pin=pins.auth_pin,
+        signature_certificate_der=issue_signature_certificate(
+            signature_ca, sign_key, holder, not_after=not_after).public_bytes(der),
+        signature_ca_certificate_der=signature_ca.cert.public_bytes(der),
+        signature_private_key_pem=private_key_pem(sign_key),
+        signature_password=pins.signature_password,
+        card_info_pin=pins.card_info_pin,
+        my_number=holder.my_number,
+        name=holder.name,
+        address=holder.address,
+        birth_date=holder.birth_date.strftime("%Y%m%d"),
+        sex=holder.sex,
+    )
     card.save(path)
     return card
 
@@ -142,6 +253,7 @@ class PkiFiles:
 
     root = property(lambda self: self.folder / "root.pem")
     auth_ca = property(lambda self: self.folder / "jpki-auth-ca.pem")
+    signature_ca = property(lambda self: self.folder / "jpki-sign-ca.pem")
     server_cert = property(lambda self: self.folder / "server.pem")
     server_key = property(lambda self: self.folder / "server.key")
     terminal_cert = property(lambda self: self.folder / "terminal.pem")
@@ -156,6 +268,7 @@ class PkiFiles:
         root = make_ca(STUB_ROOT_NAME)
         root.write(self.folder, "root")
         make_ca(JPKI_AUTH_CA_NAME).write(self.folder, "jpki-auth-ca")
+        make_ca(JPKI_SIGNATURE_CA_NAME).write(self.folder, "jpki-sign-ca")
         server_san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         _issue_leaf(root, _cn("issuance-center.localhost"), ec.generate_private_key(ec.SECP256R1()),
                     days=825, eku=[ExtendedKeyUsageOID.SERVER_AUTH], san=server_san

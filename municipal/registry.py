@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS households (
 CREATE TABLE IF NOT EXISTS residents (
     id TEXT PRIMARY KEY, household TEXT NOT NULL REFERENCES households(id), position INTEGER NOT NULL,
     name TEXT NOT NULL, name_kana TEXT NOT NULL, birth_date TEXT NOT NULL, sex TEXT NOT NULL,
-    relationship TEXT NOT NULL, became_resident_on TEXT NOT NULL);
+    relationship TEXT NOT NULL, became_resident_on TEXT NOT NULL, my_number TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cards (
     cert_sha256 TEXT PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(id), card_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS challenges (
@@ -77,10 +77,10 @@ class Registry:
             for h in seed["households"]:
                 conn.execute("INSERT INTO households VALUES (?,?,?)", (h["id"], h["municipality"], h["address"]))
                 for position, r in enumerate(h["members"]):
-                    conn.execute("INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?)",
+                    conn.execute("INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  (r["id"], h["id"], position, r["name"], r["name_kana"],
                                   r["birth_date"].isoformat(), r["sex"], r["relationship"],
-                                  r["became_resident_on"].isoformat()))
+                                  r["became_resident_on"].isoformat(), r["my_number"]))
         conn.close()
 
     def register_card(self, cert_sha256: str, resident: str, card_id: str) -> None:

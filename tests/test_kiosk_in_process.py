@@ -6,7 +6,9 @@ import sqlite3
 
 from devices.card.cardfile import CardFile
 from municipal.cli import card_path
-from municipal.pki import JPKI_AUTH_CA_NAME, issue_card, make_ca
+from municipal.cli import SEED, card_holders
+from municipal.pki import JPKI_AUTH_CA_NAME, JPKI_SIGNATURE_CA_NAME, CardPins, issue_card, make_ca
+from municipal.registry import load_seed
 from tests.fixtures.cards import new_card_file
 from tests.kiosk_runs import pdf_text, run_kiosk
 
@@ -63,9 +65,10 @@ def test_a_blocked_card_stays_blocked_even_with_the_right_pin(stub_data, tmp_pat
 
 
 def test_a_card_from_a_foreign_ca_is_refused(stub_data, tmp_path):
-    # Same issuer name as the JPKI authentication CA, but not its key.
-    impostor = make_ca(JPKI_AUTH_CA_NAME)
-    issue_card(impostor, card_id="CARD-FOREIGN", pin="4321", path=card_path(stub_data, "RFOREIGN"))
+    # Same issuer names as the JPKI CAs, but not their keys.
+    impostor, impostor_signature = make_ca(JPKI_AUTH_CA_NAME), make_ca(JPKI_SIGNATURE_CA_NAME)
+    issue_card(impostor, impostor_signature, card_holders(load_seed(SEED))["R0001"],
+               CardPins("4321", "FOREIGN1", "4321"), card_id="CARD-FOREIGN", path=card_path(stub_data, "RFOREIGN"))
     run = demo(stub_data, tmp_path / "out", "--resident", "RFOREIGN", "--pin", "4321", "--language", "en")
     assert run.returncode == 2
     assert "choose_document" not in run.screen_names

@@ -13,6 +13,7 @@ from devices.card.virtual_card import ATR, VirtualCard
 SELECT_JPKI = A.select_aid(A.JPKI_AID)
 UNKNOWN_AID = bytes.fromhex("D392F000260100000099")
 CARD_INFO_AID = bytes.fromhex("D3921000310001010408")
+CARD_FACE_AID = bytes.fromhex("D3921000310001010402")
 
 
 @pytest.fixture
@@ -38,8 +39,10 @@ def select_pin(slot) -> None:
     [
         (SELECT_JPKI, "9000"),
         (A.select_aid(UNKNOWN_AID), "6A82"),
-        (A.select_aid(CARD_INFO_AID), "6A82"),  # not emulated
-        (A.select_fid(0x0001), "6A82"),  # signature certificate: not emulated
+        (A.select_aid(CARD_INFO_AID), "9000"),
+        (A.select_aid(CARD_FACE_AID), "6A82"),  # not emulated
+        (A.select_fid(0x0001), "9000"),  # signature certificate
+        (A.select_fid(0x0011), "6A82"),  # the card-info PIN lives in the other AP
         (bytes.fromhex("00A4"), "6700"),
         (bytes.fromhex("00A4020C0300"), "6700"),
         (bytes.fromhex("00A4020C020006FF"), "6700"),  # P2=0C takes no Le

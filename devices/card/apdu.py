@@ -1,4 +1,4 @@
-"""APDU building and parsing for the JPKI application (ISO 7816-4 short APDUs)."""
+"""APDU building and parsing for the My Number card's applications (ISO 7816-4 short APDUs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +37,17 @@ FID_AUTH_CERT = 0x000A
 FID_AUTH_CA_CERT = 0x000B
 FID_AUTH_KEY = 0x0017
 FID_AUTH_PIN = 0x0018
+FID_SIGNATURE_CERT = 0x0001
+FID_SIGNATURE_CA_CERT = 0x0002
+FID_SIGNATURE_KEY = 0x001A
+FID_SIGNATURE_PASSWORD = 0x001B
+
+CARD_INFO_AID = bytes.fromhex("D3921000310001010408")  # card-info input support AP
+FID_CARD_INFO_MY_NUMBER = 0x0001
+FID_CARD_INFO_BASIC_FACTS = 0x0002
+FID_CARD_INFO_PIN = 0x0011
+
+CARD_FACE_AID = bytes.fromhex("D3921000310001010402")  # not emulated: answers 6A 82
 
 TOKEN_LENGTH = 20
 MAX_SHORT_LE = 256
