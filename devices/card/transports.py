@@ -15,12 +15,15 @@ from smartcard.pcsc.PCSCExceptions import BaseSCardException
 from smartcard.System import readers as pcsc_readers
 
 from devices.card import apdu as A
+from devices.card.card_faults import CardPulled
 from devices.card.errors import CardError, CardProtocolError, CardRemoved, NoCard, ReaderUnavailable
 from devices.card.virtual_card import VirtualCard
 
 TRACE_LENGTH = 200
 _MAX_GET_RESPONSES = 64  # a loop guard: a certificate needs a handful
+_CARD_GONE_SETTLE_MS = 2000  # pcscd polls vpcd every 0.4 s
 TraceHook = Callable[[str, str], None]
+PresenceListener = Callable[[bool], None]
 
 # PC/SC results meaning the reader or the daemon is gone, not just the card.
 _READER_GONE = {
@@ -78,14 +81,28 @@ class InProcessTransport(CardTransport):
         self.card = card
         self._inserted = True
         self._connected = False
+        self._presence_listeners: list[PresenceListener] = []
+
+    def add_presence_listener(self, listener: PresenceListener) -> None:
+        """listener(present) runs in the caller's thread whenever the card goes in or out."""
+        self._presence_listeners.append(listener)
+
+    def remove_presence_listener(self, listener: PresenceListener) -> None:
+        self._presence_listeners.remove(listener)
 
     def insert(self) -> None:
-        self._inserted = True
+        self._set_inserted(True)
 
     def remove(self) -> None:
-        self._inserted = False
         self._connected = False
         self.card.reset()
+        self._set_inserted(False)
+
+    def _set_inserted(self, inserted: bool) -> None:
+        changed, self._inserted = self._inserted != inserted, inserted
+        if changed:
+            for listener in list(self._presence_listeners):
+                listener(inserted)
 
     def card_present(self) -> bool:
         return self._inserted
@@ -104,7 +121,11 @@ class InProcessTransport(CardTransport):
     def _exchange(self, apdu: bytes) -> bytes:
         if not self._connected:
             raise CardRemoved("the card is not connected")
-        return self.card.process(apdu)
+        try:
+            return self.card.process(apdu)
+        except CardPulled as e:  # a FaultyCard leaving the reader mid-exchange
+            self.remove()
+            raise CardRemoved(str(e)) from e
 
 
 class PcscTransport(CardTransport):
@@ -185,7 +206,36 @@ class PcscTransport(CardTransport):
         try:
             data, sw1, sw2 = self._connection.transmit(list(apdu))
         except (CardConnectionException, BaseSCardException) as e:
-            if getattr(e, "hresult", None) in _READER_GONE:
+            hresult = getattr(e, "hresult", None)
+            if hresult in _READER_GONE:
                 raise ReaderUnavailable(str(e)) from e
+            if hresult == scard.SCARD_S_SUCCESS:  # pyscard's "no valid response": under 2 bytes
+                raise self._short_answer_error(e) from e
             raise CardRemoved(str(e)) from e
         return A.Response(bytes(data), (sw1 << 8) | sw2)
+
+    def _short_answer_error(self, error: Exception) -> CardError:
+        """vpcd answers nothing at all for a card pulled mid-exchange, and pcscd sees it
+        gone one poll later; a card still in the reader just gave a malformed answer."""
+        if self._card_leaves_within(_CARD_GONE_SETTLE_MS):
+            return CardRemoved(f"the card stopped answering: {error}")
+        return CardProtocolError(f"malformed answer: {error}")
+
+    def _card_leaves_within(self, timeout_ms: int) -> bool:
+        try:
+            reader = self._reader_name()
+        except ReaderUnavailable:
+            return True
+        hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hresult != scard.SCARD_S_SUCCESS:
+            return True
+        try:
+            hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+            state = states[0][1] if hresult == scard.SCARD_S_SUCCESS else 0
+            if state & scard.SCARD_STATE_PRESENT:
+                hresult, states = scard.SCardGetStatusChange(
+                    context, timeout_ms, [(reader, state & ~scard.SCARD_STATE_CHANGED)])
+                state = states[0][1] if hresult == scard.SCARD_S_SUCCESS else state
+        finally:
+            scard.SCardReleaseContext(context)
+        return not state & scard.SCARD_STATE_PRESENT
