@@ -244,7 +244,7 @@ def test_client_reports_a_wrong_password_with_the_cards_count(jpki, card_file):
     assert raised.value.tries_left == 4 == jpki.signature_password_tries_left()
 
 
-def test_client_reports_a_blocked_password(jpki, make_card_file, card_slot):
+def test_client_reports_a_blocked_password(make_card_file, card_slot):
     blocked = JpkiClient(card_slot(VirtualCard(make_card_file(signature_password_tries=0))).transport)
     blocked.open()
     with pytest.raises(PinBlocked):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from devices.card.cardfile import CardFile
-from municipal.cli import card_path
-from municipal.cli import SEED, card_holders
+from municipal.cli import SEED, card_holders, card_path
 from municipal.pki import JPKI_AUTH_CA_NAME, JPKI_SIGNATURE_CA_NAME, CardPins, issue_card, make_ca
 from municipal.registry import load_seed
 from tests.fixtures.cards import new_card_file
