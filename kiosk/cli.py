@@ -36,7 +36,12 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     flags = pygame.FULLSCREEN if config.fullscreen and not headless else 0
     surface = pygame.display.set_mode(config.screen_size, flags)
     pygame.display.set_caption("Certificate kiosk")
-    worker = session_worker(config, post)
+    try:
+        worker = session_worker(config, post)
+    except (OSError, ValueError) as exc:  # unreadable card file, certificate or key
+        pygame.quit()
+        print(f"kiosk: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
                       now=time.monotonic())
     pilot = Autopilot(autopilot_pin, out_dir) if autopilot_pin is not None else None

@@ -5,6 +5,7 @@ in-process "on the reader", and certificates are printed as PDFs into a folder.
 """
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from devices.card.cardfile import CardFile
 from kiosk.config import KioskConfig, parse_config
 from municipal.cli import SEED, card_path, init
 from municipal.pki import PkiFiles
@@ -20,9 +22,22 @@ from municipal.registry import load_seed
 TERMINAL_ID = "KIOSK-0001"
 
 
+def _cards_readable(data_dir: Path) -> bool:
+    try:
+        for path in (data_dir / "cards").glob("*.card"):
+            CardFile.load(path)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def ensure_stub_data(data_dir: Path, reset: bool = False) -> None:
+    """Creates the demo's PKI, registry and cards on first use. Demo data left by an
+    older version of the card format is recreated, with a word about it."""
+    if data_dir.exists() and not reset and not _cards_readable(data_dir):
+        print(f"kiosk: the demo data in {data_dir} is from an older version; recreating it")
+        reset = True
     if reset and data_dir.exists():
-        import shutil
         shutil.rmtree(data_dir)
     if not (data_dir / "registry.sqlite").exists():
         init(data_dir, TERMINAL_ID)

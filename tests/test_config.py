@@ -36,3 +36,27 @@ def test_the_shipped_example_is_valid():
     from kiosk.config import load_config
     config = load_config(ROOT / "config" / "kiosk.example.toml")
     assert config.card.transport == "pcsc" and config.printer.queue == "KioskPDF"
+
+
+def test_a_corrupt_card_file_stops_the_kiosk_with_a_message(tmp_path, stub_template):
+    from municipal.pki import PkiFiles
+    pki = PkiFiles(stub_template / "pki")
+    card = tmp_path / "broken.card"
+    card.write_text('{"format": 2, "card_id": ', encoding="utf-8")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'''terminal_id = "KIOSK-0001"
+[card]
+card_file = "{card}"
+[issuance]
+url = "https://127.0.0.1:9"
+ca_cert = "{pki.root}"
+client_cert = "{pki.terminal_cert}"
+client_key = "{pki.terminal_key}"
+manifest_signer_cert = "{pki.manifest_signer}"
+[printer]
+directory = "{tmp_path / 'printed'}"
+''', encoding="utf-8")
+    run = run_kiosk("run", "--config", str(config), "--headless", out=tmp_path / "out")
+    assert run.returncode == 3
+    assert "kiosk: cannot start:" in run.output
+    assert "Traceback" not in run.output
