@@ -15,7 +15,10 @@ TOKEN_MY_NUMBER_CARD = b"JPKIAPICCTOKEN2"
 TOKEN_OLD_JUKI_CARD = b"JPKIAPICCTOKEN"
 AUTH_PIN_LENGTH = 4
 SIGNATURE_LENGTH = 256  # RSA-2048
-_DER_HEADER_READ = 4  # 30 82 LL LL: enough for any certificate a card can hold
+# The first READ BINARY asks for a full 256 bytes, not just the 4-byte DER header: it
+# carries the length and the start of the certificate, so an L-byte certificate takes
+# ceil(L / 256) reads, the fewest that short APDUs allow.
+_FIRST_READ = A.MAX_SHORT_LE
 _MAX_CERTIFICATE_LENGTH = 0x8000  # READ BINARY offsets stop at 7FFF
 
 
@@ -87,7 +90,7 @@ class JpkiClient:
 
     def _read_certificate(self, fid: int) -> bytes:
         self._card.select_ef(fid)
-        data = self._card.read_whole(_DER_HEADER_READ, _der_total_length)
+        data = self._card.read_whole(_FIRST_READ, _der_total_length)
         try:
             x509.load_der_x509_certificate(data)
         except ValueError as e:
