@@ -132,6 +132,10 @@ def _close(sock: socket.socket) -> None:
 def _receive_exactly(sock: socket.socket, count: int) -> bytes | None:
     data = b""
     while len(data) < count:
+        # vpcd writes a frame's length and its APDU separately; with Nagle on its side
+        # and delayed ACKs on ours, each APDU would wait ~40 ms. Linux resets QUICKACK
+        # after use, so it is set before every read.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(count - len(data))
         if not chunk:
             return None
