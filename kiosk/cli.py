@@ -28,7 +28,7 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     from kiosk.autopilot import Autopilot
     from kiosk.events import post
     from kiosk.states import Machine
-    from kiosk.wiring import session_worker
+    from kiosk.wiring import devices
     import time
 
     pygame.display.init()
@@ -37,7 +37,7 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     surface = pygame.display.set_mode(config.screen_size, flags)
     pygame.display.set_caption("Certificate kiosk")
     try:
-        worker = session_worker(config, post)
+        worker, card_monitor = devices(config, post)
     except (OSError, ValueError) as exc:  # unreadable card file, certificate or key
         pygame.quit()
         print(f"kiosk: cannot start: {exc}", file=sys.stderr)
@@ -45,9 +45,11 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
                       now=time.monotonic())
     pilot = Autopilot(autopilot_pin, out_dir) if autopilot_pin is not None else None
+    card_monitor.start()
     try:
         run_loop(machine, surface, pilot)
     finally:
+        card_monitor.stop()
         worker.shutdown()
         pygame.quit()
     if pilot is None:

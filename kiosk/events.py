@@ -21,6 +21,14 @@ class Tap:
 
 
 @dataclass(frozen=True)
+class CardPresence:
+    """From the card monitor: a card is on the reader or not. Not tied to a visit."""
+
+    present: bool
+    reader_lost: bool = False  # the reader or pcscd is gone, so no card can be read
+
+
+@dataclass(frozen=True)
 class WorkerReport:
     visit: int
 
@@ -61,6 +69,6 @@ class PrintProblem(WorkerReport):
     code: str  # binding_<check>, printer_<reason>
 
 
-def post(report: WorkerReport) -> None:
+def post(report: WorkerReport | CardPresence) -> None:
     """Called from worker threads; SDL's event queue is safe to push to from any thread."""
     pygame.event.post(pygame.event.Event(KIOSK_EVENT, report=report))

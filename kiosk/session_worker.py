@@ -7,7 +7,6 @@ this visit (certificate, session id) and forgets it when the visit ends.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from kiosk.issuance_client import IssuanceClient, IssuanceError
 from municipal.protocol import IssuanceRequest
 
 log = logging.getLogger("kiosk.worker")
-
-CARD_POLL_S = 0.25
 
 CARD_PROBLEMS: dict[type[CardError], str] = {
     NotMyNumberCard: "not_my_number",
@@ -56,7 +53,6 @@ class SessionWorker:
                  terminal_id: str, manifest_signer: x509.Certificate, print_timeout_s: float,
                  report: Callable[[WorkerReport], None]):
         self._card = JpkiClient(transport)
-        self._transport = transport
         self._issuance = issuance
         self._printer = printer
         self._terminal_id = terminal_id
@@ -64,11 +60,9 @@ class SessionWorker:
         self._print_timeout_s = print_timeout_s
         self._report = report
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-worker")
-        self._stop_watching = threading.Event()
         self._visit = _Visit(0)
 
     def shutdown(self) -> None:
-        self._stop_watching.set()
         self._jobs.shutdown(wait=True, cancel_futures=True)
 
     def _submit(self, job: Callable[[_Visit], None], visit: int) -> None:
@@ -86,14 +80,14 @@ class SessionWorker:
     # --- commands from the state machine (main thread) ---------------------------
 
     def begin_visit(self, visit: int) -> None:
-        """Wait for a card, open it and read the PIN tries left."""
-        self._stop_watching.clear()
         self._visit = _Visit(visit)
-        self._submit(self._watch_for_card, visit)
+
+    def open_card(self, visit: int) -> None:
+        """The card is on the reader: open it and read the PIN tries left."""
+        self._submit(self._open_card, visit)
 
     def end_visit(self) -> None:
         """Forget everything about the resident; late jobs of this visit do nothing."""
-        self._stop_watching.set()
         self._visit = _Visit(-1)
         self._jobs.submit(self._card.close)
 
@@ -106,11 +100,8 @@ class SessionWorker:
 
     # --- jobs (worker thread) ----------------------------------------------------
 
-    def _watch_for_card(self, visit: _Visit) -> None:
+    def _open_card(self, visit: _Visit) -> None:
         try:
-            while not self._transport.card_present():
-                if self._stop_watching.wait(CARD_POLL_S):
-                    return
             self._card.open()
             tries = self._card.auth_pin_tries_left()
         except CardError as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Protocol
 
-from kiosk.events import (Authenticated, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
+from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
                           ServiceProblem, Tap, WorkerReport)
 from municipal.protocol import OfferedDocument
 
@@ -39,6 +39,7 @@ NO_INACTIVITY_LIMIT = {State.WELCOME, State.CHECKING, State.PRINTING}
 
 class Worker(Protocol):
     def begin_visit(self, visit: int) -> None: ...
+    def open_card(self, visit: int) -> None: ...
     def end_visit(self) -> None: ...
     def authenticate(self, visit: int, pin: bytearray) -> None: ...
     def issue_and_print(self, visit: int, document_type: str, copies: int) -> None: ...
@@ -73,13 +74,17 @@ class Machine:
         self.visit = Visit()
         self.last_input_at = now
         self.completed_visits = 0
+        self.card_present = False  # as the card monitor last reported
+        self.reader_lost = False
         self._visits_started = 0
 
     # --- entry points ------------------------------------------------------------
 
-    def handle(self, event: Tap | WorkerReport, now: float) -> None:
+    def handle(self, event: Tap | WorkerReport | CardPresence, now: float) -> None:
         if isinstance(event, WorkerReport) and event.visit != self.visit.number:
             return  # a report from a visit that already ended
+        if isinstance(event, CardPresence):
+            self.card_present, self.reader_lost = event.present, event.reader_lost
         if isinstance(event, Tap):
             self.last_input_at = now
             if event.action.startswith("lang:"):
@@ -109,6 +114,10 @@ class Machine:
         self._visits_started += 1
         self.visit = Visit(number=self._visits_started)
         self.worker.begin_visit(self.visit.number)
+        if self.reader_lost:
+            return self._problem("reader")
+        if self.card_present:  # placed before Start was touched
+            self.worker.open_card(self.visit.number)
         return State.PLACE_CARD
 
     def _end_visit(self) -> State:
@@ -119,6 +128,7 @@ class Machine:
         return State.WELCOME
 
     def _problem(self, code: str) -> State:
+        self.visit.wipe()  # nothing typed survives a problem
         self.visit.problem = code
         log.info("problem shown code=%s", code)
         return State.PROBLEM
@@ -132,6 +142,25 @@ def _welcome_tap(m: Machine, tap: Tap) -> State | None:
 
 def _place_card_tap(m: Machine, tap: Tap) -> State | None:
     return m._end_visit() if tap.action == "cancel" else None
+
+
+def _card_placed(m: Machine, ev: CardPresence) -> State | None:
+    if ev.reader_lost:
+        return m._problem("reader")
+    if ev.present:
+        m.worker.open_card(m.visit.number)
+    return None
+
+
+def _card_taken_away(m: Machine, ev: CardPresence) -> State | None:
+    """The card left while the resident still needed it: nothing more can be done."""
+    if ev.present:
+        return None
+    return m._problem("reader" if ev.reader_lost else "card_removed")
+
+
+def _card_taken_after_printing(m: Machine, ev: CardPresence) -> State | None:
+    return None if ev.present else m._end_visit()
 
 
 def _card_ready(m: Machine, ev: CardReady) -> State:
@@ -214,9 +243,14 @@ Transition = Callable[[Machine, object], "State | None"]
 TRANSITIONS: dict[tuple[State, type], Transition] = {
     (State.WELCOME, Tap): _welcome_tap,
     (State.PLACE_CARD, Tap): _place_card_tap,
+    (State.PLACE_CARD, CardPresence): _card_placed,
     (State.PLACE_CARD, CardReady): _card_ready,
     (State.PLACE_CARD, CardProblem): _card_problem,
     (State.PIN, Tap): _pin_tap,
+    (State.PIN, CardPresence): _card_taken_away,
+    (State.CHECKING, CardPresence): _card_taken_away,
+    (State.CHOOSE_DOCUMENT, CardPresence): _card_taken_away,
+    (State.CONFIRM, CardPresence): _card_taken_away,
     (State.CHECKING, PinWrong): _pin_wrong,
     (State.CHECKING, CardProblem): _card_problem,
     (State.CHECKING, Authenticated): _authenticated,
@@ -227,6 +261,7 @@ TRANSITIONS: dict[tuple[State, type], Transition] = {
     (State.PRINTING, PrintProblem): _service_problem,
     (State.PRINTING, ServiceProblem): _service_problem,
     (State.DONE, Tap): _finish_tap,
+    (State.DONE, CardPresence): _card_taken_after_printing,
     (State.PROBLEM, Tap): _finish_tap,
 }
 

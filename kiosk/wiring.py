@@ -6,11 +6,13 @@ from typing import Callable
 
 from cryptography import x509
 
+from devices.card.card_events import CardEvent, CardInserted, ReaderBack, ReaderLost
+from devices.card.card_monitor import CardMonitor, card_monitor_for
 from devices.card.transports import CardTransport, InProcessTransport, PcscTransport
 from devices.card.virtual_card import VirtualCard
 from devices.printer import DocumentPrinter, open_printer
 from kiosk.config import CardConfig, KioskConfig, PrinterConfig
-from kiosk.events import WorkerReport
+from kiosk.events import CardPresence, WorkerReport
 from kiosk.issuance_client import IssuanceClient
 from kiosk.session_worker import SessionWorker
 
@@ -27,11 +29,36 @@ def document_printer(config: PrinterConfig) -> DocumentPrinter:
     return open_printer("cups", queue=config.queue)
 
 
-def session_worker(config: KioskConfig, report: Callable[[WorkerReport], None]) -> SessionWorker:
+def card_presence(event: CardEvent) -> CardPresence | None:
+    """What the kiosk needs of a monitor event: is a usable card on the reader?"""
+    if isinstance(event, CardInserted):
+        return CardPresence(True)
+    if isinstance(event, ReaderLost):
+        return CardPresence(False, reader_lost=True)
+    if isinstance(event, ReaderBack):
+        return None  # a CardInserted follows if a card is there
+    return CardPresence(False)
+
+
+def devices(config: KioskConfig, report: Callable[[WorkerReport | CardPresence], None]
+            ) -> tuple[SessionWorker, CardMonitor]:
+    """The session worker and the monitor of its card reader, sharing one transport."""
+    transport = card_transport(config.card)
+
+    def on_card_event(event: CardEvent) -> None:
+        presence = card_presence(event)
+        if presence is not None:
+            report(presence)
+
+    return session_worker(config, transport, report), card_monitor_for(transport, on_card_event)
+
+
+def session_worker(config: KioskConfig, transport: CardTransport,
+                   report: Callable[[WorkerReport], None]) -> SessionWorker:
     iss = config.issuance
     client = IssuanceClient(iss.url, ca_cert=iss.ca_cert, client_cert=iss.client_cert,
                             client_key=iss.client_key, timeout=iss.timeout_s)
     signer = x509.load_pem_x509_certificate(iss.manifest_signer_cert.read_bytes())
-    return SessionWorker(card_transport(config.card), client, document_printer(config.printer),
+    return SessionWorker(transport, client, document_printer(config.printer),
                          terminal_id=config.terminal_id, manifest_signer=signer,
                          print_timeout_s=config.printer.timeout_s, report=report)

@@ -2,7 +2,7 @@
 PIN keypad and leftovers from a previous visit."""
 from __future__ import annotations
 
-from kiosk.events import Authenticated, CardReady, PinWrong, Tap
+from kiosk.events import Authenticated, CardPresence, CardReady, PinWrong, Printed, Tap
 from kiosk.screens import build_view
 from kiosk.states import Machine, State
 from municipal.protocol import OfferedDocument
@@ -16,6 +16,9 @@ class RecordingWorker:
 
     def begin_visit(self, visit):
         self.calls.append(("begin", visit))
+
+    def open_card(self, visit):
+        self.calls.append(("open", visit))
 
     def end_visit(self):
         self.calls.append(("end",))
@@ -115,3 +118,57 @@ def test_no_inactivity_limit_while_the_kiosk_itself_is_working():
     m.handle(Tap("ok"), 0)
     m.tick(TIMEOUT * 10)
     assert m.state is State.CHECKING
+
+
+def test_a_card_placed_while_waiting_is_opened_once_it_is_there():
+    worker = RecordingWorker()
+    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m.handle(Tap("start"), 0)
+    assert not any(call[0] == "open" for call in worker.calls)
+    m.handle(CardPresence(True), 1)
+    assert ("open", m.visit.number) in worker.calls
+
+
+def test_a_card_already_on_the_reader_is_opened_at_start():
+    worker = RecordingWorker()
+    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m.handle(CardPresence(True), 0)
+    m.handle(Tap("start"), 1)
+    assert ("open", m.visit.number) in worker.calls
+
+
+def test_taking_the_card_away_during_pin_entry_ends_with_a_clear_screen():
+    m, _ = machine_at_pin()
+    type_digits(m, "12")
+    m.handle(CardPresence(False), 1)
+    assert m.state is State.PROBLEM
+    assert build_view(m).name == "problem-card_removed"
+    assert m.visit.pin == bytearray()
+
+
+def test_a_lost_reader_shows_the_reader_screen():
+    m, _ = machine_at_pin()
+    m.handle(CardPresence(False, reader_lost=True), 1)
+    assert build_view(m).name == "problem-reader"
+
+
+def test_taking_the_card_after_printing_returns_to_welcome():
+    m, worker = machine_at_pin()
+    type_digits(m, "1234")
+    m.handle(Tap("ok"), 0)
+    m.handle(Authenticated(m.visit.number, (OfferedDocument(type="residence_record", fee_yen=200),)), 0)
+    m.handle(Tap("doc:residence_record"), 0)
+    m.handle(Tap("print"), 0)
+    m.handle(Printed(m.visit.number, pages=1, copies=1), 0)
+    assert m.state is State.DONE
+    m.handle(CardPresence(False), 1)
+    assert m.state is State.WELCOME
+    assert worker.calls[-1] == ("end",)
+
+
+def test_touching_start_with_the_reader_gone_says_so_at_once():
+    worker = RecordingWorker()
+    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m.handle(CardPresence(False, reader_lost=True), 0)
+    m.handle(Tap("start"), 1)
+    assert build_view(m).name == "problem-reader"
