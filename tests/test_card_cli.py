@@ -126,11 +126,11 @@ def test_a_card_without_jpki_is_not_a_jpki_card():
 
 
 def test_card_removed_mid_read_keeps_what_was_read(card_file):
-    def pull_after_the_certificate_header(command: str, response: str) -> None:
-        if command == "00 B0 00 00 04":
+    def pull_after_the_first_certificate_read(command: str, response: str) -> None:
+        if command.startswith("00 B0 00 00"):
             transport.remove()
 
-    transport = InProcessTransport(VirtualCard(card_file), on_exchange=pull_after_the_certificate_header)
+    transport = InProcessTransport(VirtualCard(card_file), on_exchange=pull_after_the_first_certificate_read)
     out, err = io.StringIO(), io.StringIO()
     assert info(transport, False, out, err) == Exit.CARD_REMOVED
     assert "auth PIN tries left: 3" in out.getvalue()
