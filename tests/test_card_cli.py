@@ -126,8 +126,12 @@ def test_a_card_without_jpki_is_not_a_jpki_card():
 
 
 def test_card_removed_mid_read_keeps_what_was_read(card_file):
+    certificate_selected = []
+
     def pull_after_the_first_certificate_read(command: str, response: str) -> None:
-        if command.startswith("00 B0 00 00"):
+        if command == "00 A4 02 0C 02 00 0A":
+            certificate_selected.append(True)
+        elif certificate_selected and command.startswith("00 B0 00 00"):
             transport.remove()
 
     transport = InProcessTransport(VirtualCard(card_file), on_exchange=pull_after_the_first_certificate_read)
