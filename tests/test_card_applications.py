@@ -15,6 +15,7 @@ from devices.card.card_info_client import BasicFacts, CardInfoClient
 from devices.card.cardfile import CardFile
 from devices.card.errors import CardProtocolError, InvalidPinFormat, PinBlocked, WrongPin
 from devices.card.jpki_client import JpkiClient
+from tests.card_helpers import send
 from devices.card.virtual_card import VirtualCard
 from tests.fixtures.cards import TEST_HOLDER
 
@@ -23,20 +24,6 @@ SELECT_CARD_INFO = A.select_aid(A.CARD_INFO_AID)
 SIGNATURE_PASSWORD = b"SIGN2024"  # tests/fixtures/cards.py defaults
 AUTH_PIN = b"1234"
 CARD_INFO_PIN = b"5678"
-
-
-@pytest.fixture
-def slot(card_slot, card_file):
-    slot = card_slot(VirtualCard(card_file))
-    slot.transport.connect()
-    return slot
-
-
-def send(slot, *commands: bytes) -> str:
-    """Send commands in turn; the last one's response as upper-case hex."""
-    for command in commands:
-        response = slot.transport.transmit(command)
-    return response.hex().upper()
 
 
 def read_all(slot) -> bytes:

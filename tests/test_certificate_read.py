@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from devices.card.cardfile import CardFile
 from devices.card.errors import CardError
-from devices.card.transports import CardTransport
 from devices.card.jpki_client import JpkiClient
 from devices.card.virtual_card import VirtualCard
 from municipal.cli import card_path
+from tests.card_helpers import ScriptedTransport
 from tests.fixtures.cards import new_card_file
 
 READ_BINARY = "00B0"
@@ -35,21 +35,12 @@ def test_each_certificate_takes_ceil_length_over_256_reads(card_slot, stub_data)
         assert len(reads) == math.ceil(len(expected) / 256)
 
 
-class _FileCard(CardTransport):
+class _FileCard(ScriptedTransport):
     """Answers SELECT and READ BINARY from one blob, as a card with a corrupt EF would."""
 
     def __init__(self, blob: bytes):
         super().__init__()
         self.blob = blob
-
-    def connect(self) -> None:
-        pass
-
-    def disconnect(self) -> None:
-        pass
-
-    def card_present(self) -> bool:
-        return True
 
     def _exchange(self, apdu: bytes) -> bytes:
         if apdu[1] == 0xA4:

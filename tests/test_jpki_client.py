@@ -23,8 +23,9 @@ from devices.card.errors import (
     WrongPin,
 )
 from devices.card.jpki_client import JpkiClient
-from devices.card.transports import CardTransport, PcscTransport
+from devices.card.transports import PcscTransport
 from devices.card.virtual_card import ATR, VirtualCard
+from tests.card_helpers import ScriptedTransport
 
 
 class BlankCard:
@@ -169,21 +170,12 @@ def test_missing_reader_is_reader_unavailable(pcscd):
         PcscTransport("No Such Reader").connect()
 
 
-class GarbageTransport(CardTransport):
+class GarbageTransport(ScriptedTransport):
     """Answers each command with the next canned byte string (SW 90 00 once they run out)."""
 
     def __init__(self, answers: list[bytes]):
         super().__init__()
         self._answers = iter(answers)
-
-    def connect(self) -> None:
-        pass
-
-    def disconnect(self) -> None:
-        pass
-
-    def card_present(self) -> bool:
-        return True
 
     def _exchange(self, apdu: bytes) -> bytes:
         return next(self._answers, b"\x90\x00")

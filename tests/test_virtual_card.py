@@ -8,26 +8,13 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from devices.card import apdu as A
 from devices.card.cardfile import CardFile
+from tests.card_helpers import send
 from devices.card.virtual_card import ATR, VirtualCard
 
 SELECT_JPKI = A.select_aid(A.JPKI_AID)
 UNKNOWN_AID = bytes.fromhex("D392F000260100000099")
 CARD_INFO_AID = bytes.fromhex("D3921000310001010408")
 CARD_FACE_AID = bytes.fromhex("D3921000310001010402")
-
-
-@pytest.fixture
-def slot(card_slot, card_file):
-    slot = card_slot(VirtualCard(card_file))
-    slot.transport.connect()
-    return slot
-
-
-def send(slot, *commands: bytes) -> str:
-    """Send commands in turn; the last one's response as upper-case hex."""
-    for command in commands:
-        response = slot.transport.transmit(command)
-    return response.hex().upper()
 
 
 def select_pin(slot) -> None:
