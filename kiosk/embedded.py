@@ -59,7 +59,8 @@ def free_port() -> int:
 
 @contextmanager
 def running_stub(data_dir: Path, port: int, faults: tuple[str, ...] = (), log_file: Path | None = None):
-    """Starts `kiosk-municipal serve` and waits until it accepts connections."""
+    """Starts `kiosk-municipal serve` and waits until it accepts connections.
+    Runs before the kiosk's window opens, so its short sleeps never touch the frame loop."""
     args = [sys.executable, "-m", "municipal.cli", "serve", "--dir", str(data_dir), "--port", str(port)]
     for fault in faults:
         args += ["--fault", fault]

@@ -31,20 +31,19 @@ JPKI_BIRTH_DATE_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
 JPKI_ADDRESS_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")
 JST = dt.timezone(dt.timedelta(hours=9))
 
-JPKI_AUTH_CA_NAME = x509.Name([
-    x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "JPKI for user authentication"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
-                       "Japan Agency for Local Authority Information Systems"),
-])
-JPKI_SIGNATURE_CA_NAME = x509.Name([
-    x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "JPKI for digital signature"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
-                       "Japan Agency for Local Authority Information Systems"),
-])
+def _jpki_ca_name(purpose: str) -> x509.Name:
+    """J-LIS names its two CAs alike; only the purpose OU differs."""
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, purpose),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
+                           "Japan Agency for Local Authority Information Systems"),
+    ])
+
+
+JPKI_AUTH_CA_NAME = _jpki_ca_name("JPKI for user authentication")
+JPKI_SIGNATURE_CA_NAME = _jpki_ca_name("JPKI for digital signature")
 STUB_ROOT_NAME = x509.Name([
     x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Konbini Kiosk Test Issuance Network"),
