@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--reset", action="store_true", help="recreate the stub's PKI, registry and cards")
     demo.add_argument("--fault", action="append", default=[], choices=sorted(KNOWN_FAULTS),
                       help="test only: make the stub misbehave")
+    demo.add_argument("--stub-pretend-now", metavar="ISO",
+                      help="test only: the stub's municipal calendar starts at this moment (Japan time)")
     demo.add_argument("--language", choices=["ja", "en"], default="ja")
     run.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     ensure_stub_data(args.data, reset=args.reset)
     args.out.mkdir(parents=True, exist_ok=True)
     pin = args.pin or seeded_pin(args.resident)
-    with running_stub(args.data, free_port(), tuple(args.fault), log_file=args.out / "issuance-stub.log") as url:
+    with running_stub(args.data, free_port(), tuple(args.fault), log_file=args.out / "issuance-stub.log",
+                      pretend_now=args.stub_pretend_now) as url:
         config = embedded_config(args.data, url, args.resident, args.out / "printed", language=args.language)
         return run_kiosk(config, headless=headless, autopilot_pin=pin if autopilot else None, out_dir=args.out)
 

@@ -17,24 +17,24 @@ from devices.card.cardfile import CardFile
 from kiosk.config import KioskConfig, parse_config
 from municipal.cli import SEED, card_path, init
 from municipal.pki import PkiFiles
-from municipal.registry import load_seed
+from municipal.registry import REGISTRY_VERSION, load_seed, registry_version
 
 TERMINAL_ID = "KIOSK-0001"
 
 
-def _cards_readable(data_dir: Path) -> bool:
+def _current_format(data_dir: Path) -> bool:
     try:
         for path in (data_dir / "cards").glob("*.card"):
             CardFile.load(path)
     except (ValueError, OSError):
         return False
-    return True
+    return registry_version(data_dir / "registry.sqlite") == REGISTRY_VERSION
 
 
 def ensure_stub_data(data_dir: Path, reset: bool = False) -> None:
     """Creates the demo's PKI, registry and cards on first use. Demo data left by an
     older version of the card format is recreated, with a word about it."""
-    if data_dir.exists() and not reset and not _cards_readable(data_dir):
+    if data_dir.exists() and not reset and not _current_format(data_dir):
         print(f"kiosk: the demo data in {data_dir} is from an older version; recreating it")
         reset = True
     if reset and data_dir.exists():
@@ -58,27 +58,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_stub(data_dir: Path, port: int, faults: tuple[str, ...] = (), log_file: Path | None = None):
+def running_stub(data_dir: Path, port: int, faults: tuple[str, ...] = (), log_file: Path | None = None,
+                 pretend_now: str | None = None, print_deadline_s: float | None = None):
     """Starts `kiosk-municipal serve` and waits until it accepts connections.
     Runs before the kiosk's window opens, so its short sleeps never touch the frame loop."""
-    args = [sys.executable, "-m", "municipal.cli", "serve", "--dir", str(data_dir), "--port", str(port)]
+    args = ["serve", "--dir", str(data_dir), "--port", str(port)]
     for fault in faults:
         args += ["--fault", fault]
+    if pretend_now:
+        args += ["--pretend-now", pretend_now]
+    if print_deadline_s is not None:
+        args += ["--print-deadline-s", str(print_deadline_s)]
+    with running_municipal(args, port, log_file):
+        yield f"https://127.0.0.1:{port}"
+
+
+@contextmanager
+def running_municipal(args: list[str], port: int, log_file: Path | None = None):
+    """Runs `kiosk-municipal <args>` until the block ends, once it listens on `port`."""
     log = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    proc = subprocess.Popen(args, stdout=log, stderr=log)
+    proc = subprocess.Popen([sys.executable, "-m", "municipal.cli", *args], stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 20
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the issuance stub exited with status {proc.returncode}")
+                raise RuntimeError(f"kiosk-municipal {args[0]} exited with status {proc.returncode}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the issuance stub did not start within 20 s") from None
+                    raise RuntimeError(f"kiosk-municipal {args[0]} did not start within 20 s") from None
                 time.sleep(0.1)
-        yield f"https://127.0.0.1:{port}"
+        yield proc
     finally:
         proc.terminate()
         try:

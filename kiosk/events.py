@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from municipal.protocol import OfferedDocument
+from municipal.protocol import DocumentOffer
 
 # Worker reports travel through SDL's thread-safe event queue under this type.
 KIOSK_EVENT = pygame.USEREVENT + 1
@@ -50,7 +50,7 @@ class PinWrong(WorkerReport):
 
 @dataclass(frozen=True)
 class Authenticated(WorkerReport):
-    documents: tuple[OfferedDocument, ...]
+    documents: tuple[DocumentOffer, ...]
 
 
 @dataclass(frozen=True)

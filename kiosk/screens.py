@@ -31,7 +31,15 @@ class View:
     alert: bool = False  # a problem screen: marked in the title bar
 
 
-DOCUMENT_TITLES = {"residence_record": "Copy of residence record"}
+DOCUMENT_TITLES = {
+    "residence_record": "Copy of residence record",
+    "residence_record_items": "Certificate of residence record items",
+    "seal_certificate": "Seal registration certificate",
+    "tax_certificate": "Tax and income certificate",
+    "family_register_full": "Family register (all members)",
+    "family_register_individual": "Family register (individual)",
+    "family_register_annex": "Family register annex (addresses)",
+}
 
 # What the resident reads for each problem: what happened, then what to do.
 PROBLEMS: dict[str, tuple[str, list[str]]] = {
@@ -51,6 +59,25 @@ PROBLEMS: dict[str, tuple[str, list[str]]] = {
                      "Bring your My Number card and photo identification."]),
     "certificate_expired": ("Your card's certificate has expired",
                             ["Please renew it at your municipal office."]),
+    "certificate_revoked": ("Your card's certificate is not valid",
+                            ["It was revoked.", "Please ask at your municipal office."]),
+    "age_limit": ("Certificate cannot be issued here",
+                  ["Residents under 15 cannot use this service.", "Please ask at your municipal office."]),
+    "moved_out": ("Certificate cannot be issued here",
+                  ["A move-out has been filed for you.", "Please ask at your municipal office."]),
+    "not_yet_usable": ("Your card can be used from tomorrow",
+                       ["A card cannot be used at a store on the day it was issued or changed.",
+                        "Please come back tomorrow."]),
+    "service_closed": ("Service closed now",
+                       ["This certificate cannot be issued at this hour or on this day.",
+                        "Please come back during service hours."]),
+    "family_register_not_enrolled": ("Registration needed",
+                                     ["Your family register is in another municipality.",
+                                      "Please register for this service with that municipality first."]),
+    "seal_not_registered": ("No registered seal",
+                            ["There is no seal registered for you.", "Please ask at your municipal office."]),
+    "tax_record_unavailable": ("No tax certificate available",
+                               ["There is no tax record for this year.", "Please ask at your municipal office."]),
     "service_unreachable": ("Service not available",
                             ["The issuance center cannot be reached.", "No fee was charged. Please try later."]),
     "internal_error": ("Something went wrong",

@@ -139,8 +139,14 @@ class SessionWorker:
             self._report(ServiceProblem(visit.number, exc.code))
             return
         visit.session_id = session.session_id
-        log.info("authenticated visit=%s documents=%d", visit.number, len(session.documents))
-        self._report(Authenticated(visit.number, tuple(session.documents)))
+        available = tuple(d for d in session.documents if d.available)
+        log.info("authenticated visit=%s documents=%d available=%d", visit.number, len(session.documents),
+                 len(available))
+        if not available and session.documents:
+            # Nothing can be issued now: tell the resident why (closed, not registered, ...).
+            self._report(ServiceProblem(visit.number, session.documents[0].refusal or "no_documents"))
+            return
+        self._report(Authenticated(visit.number, available))
 
     def _issue_and_print(self, visit: _Visit, document_type: str, copies: int) -> None:
         request_id = str(uuid.uuid4())

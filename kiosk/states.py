@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
                           ServiceProblem, Tap, WorkerReport)
-from municipal.protocol import OfferedDocument
+from municipal.protocol import DocumentOffer
 
 log = logging.getLogger("kiosk.states")
 
@@ -53,8 +53,8 @@ class Visit:
     pin: bytearray = field(default_factory=bytearray)
     tries_left: int | None = None
     pin_was_wrong: bool = False
-    documents: tuple[OfferedDocument, ...] = ()
-    document: OfferedDocument | None = None
+    documents: tuple[DocumentOffer, ...] = ()
+    document: DocumentOffer | None = None
     copies: int = 1
     problem: str | None = None
     printed_pages: int = 0

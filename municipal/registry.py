@@ -1,59 +1,103 @@
-"""The stub's SQLite registry: residents, households, cards, and the protocol's own
-records (challenges, sessions, issuances, audit).
+"""The stub's SQLite registry: municipalities and their rules, residents, family
+registers, seal registrations, tax records, cards, and the protocol's own records
+(challenges, sessions, issuances, voided requests, audit).
 
 Every request opens its own connection and works inside one transaction, so two
 requests never share mutable state in memory.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 import tomllib
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
-from printouts.records import HouseholdMember
+from municipal.revocation import REVOCATION_SCHEMA
 
+REGISTRY_VERSION = 2  # PRAGMA user_version: demo data of an older layout is recreated
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS municipalities (code TEXT PRIMARY KEY, name TEXT NOT NULL, mayor TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS offered_documents (
+CREATE TABLE municipalities (
+    code TEXT PRIMARY KEY, name TEXT NOT NULL, mayor TEXT NOT NULL, hours TEXT NOT NULL,
+    closed TEXT NOT NULL, maintenance_days TEXT NOT NULL, age_limit INTEGER NOT NULL,
+    my_number_allowed INTEGER NOT NULL, name_limit INTEGER NOT NULL, address_limit INTEGER NOT NULL,
+    family_register_hours TEXT NOT NULL, family_register_closed TEXT NOT NULL);
+CREATE TABLE offered_documents (
     municipality TEXT NOT NULL REFERENCES municipalities(code), type TEXT NOT NULL,
     fee_yen INTEGER NOT NULL, PRIMARY KEY (municipality, type));
-CREATE TABLE IF NOT EXISTS households (
+CREATE TABLE households (
     id TEXT PRIMARY KEY, municipality TEXT NOT NULL REFERENCES municipalities(code), address TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS residents (
+CREATE TABLE family_registers (
+    id TEXT PRIMARY KEY, municipality TEXT NOT NULL REFERENCES municipalities(code),
+    domicile TEXT NOT NULL, head TEXT NOT NULL, events TEXT NOT NULL);
+CREATE TABLE residents (
     id TEXT PRIMARY KEY, household TEXT NOT NULL REFERENCES households(id), position INTEGER NOT NULL,
     name TEXT NOT NULL, name_kana TEXT NOT NULL, birth_date TEXT NOT NULL, sex TEXT NOT NULL,
-    relationship TEXT NOT NULL, became_resident_on TEXT NOT NULL, my_number TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cards (
-    cert_sha256 TEXT PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(id), card_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS challenges (
+    relationship TEXT NOT NULL, became_resident_on TEXT NOT NULL, my_number TEXT NOT NULL,
+    nationality TEXT, residence_card_number TEXT, status_of_residence TEXT, period_of_stay TEXT,
+    period_expires_on TEXT,
+    family_register TEXT REFERENCES family_registers(id), family_register_enrolled INTEGER NOT NULL,
+    removed_on TEXT, moved_out_on TEXT, protected INTEGER NOT NULL);
+CREATE TABLE register_persons (
+    register TEXT NOT NULL REFERENCES family_registers(id), position INTEGER NOT NULL,
+    resident TEXT REFERENCES residents(id), name TEXT NOT NULL, birth_date TEXT NOT NULL,
+    father TEXT NOT NULL, mother TEXT NOT NULL, relationship TEXT NOT NULL, events TEXT NOT NULL,
+    PRIMARY KEY (register, position));
+CREATE TABLE seals (
+    resident TEXT NOT NULL REFERENCES residents(id), impression TEXT NOT NULL,
+    registered_on TEXT NOT NULL, cancelled_on TEXT);
+CREATE TABLE tax_records (
+    resident TEXT NOT NULL REFERENCES residents(id), fiscal_year INTEGER NOT NULL, address TEXT NOT NULL,
+    income_yen INTEGER NOT NULL, salary_revenue_yen INTEGER NOT NULL, deductions_yen INTEGER NOT NULL,
+    taxable_income_yen INTEGER NOT NULL, municipal_tax_yen INTEGER NOT NULL,
+    prefectural_tax_yen INTEGER NOT NULL, dependants INTEGER NOT NULL,
+    PRIMARY KEY (resident, fiscal_year));
+CREATE TABLE cards (
+    cert_sha256 TEXT PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(id), card_id TEXT NOT NULL,
+    issued_on TEXT NOT NULL);
+CREATE TABLE challenges (
     id TEXT PRIMARY KEY, terminal TEXT NOT NULL, nonce BLOB NOT NULL, expires_at REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS sessions (
+CREATE TABLE sessions (
     id TEXT PRIMARY KEY, terminal TEXT NOT NULL, resident TEXT NOT NULL, cert_sha256 TEXT NOT NULL,
     expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS issuances (
+CREATE TABLE issuances (
     request_id TEXT PRIMARY KEY, session TEXT NOT NULL REFERENCES sessions(id), terminal TEXT NOT NULL,
-    document_type TEXT NOT NULL, copies INTEGER NOT NULL, serial TEXT NOT NULL UNIQUE,
-    pdf BLOB NOT NULL, manifest TEXT NOT NULL, signature BLOB NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('issued', 'printed', 'voided')), created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
+    request TEXT NOT NULL, serial TEXT NOT NULL UNIQUE, pdf BLOB NOT NULL, manifest TEXT NOT NULL,
+    signature BLOB NOT NULL, content TEXT NOT NULL, code TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('issued', 'printed', 'voided')), created_at REAL NOT NULL,
+    print_by REAL NOT NULL);
+CREATE INDEX issuances_open ON issuances (state, print_by);
+-- A request the kiosk voided before (or without) its issuance being recorded: the
+-- request id can never produce a document afterwards.
+CREATE TABLE voided_requests (request_id TEXT PRIMARY KEY, terminal TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE audit (
     at REAL NOT NULL, event TEXT NOT NULL, terminal TEXT, session TEXT, request TEXT,
     outcome TEXT NOT NULL);
 """
+
+# Seed columns that may be left out, with their defaults.
+_RESIDENT_OPTIONAL = {"nationality": None, "residence_card_number": None, "status_of_residence": None,
+                      "period_of_stay": None, "period_expires_on": None, "family_register": None,
+                      "family_register_enrolled": False, "removed_on": None, "moved_out_on": None,
+                      "protected": False}
 
 
 class Registry:
     def __init__(self, path: Path):
         self.path = Path(path)
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
     @contextmanager
     def transaction(self):
         """One connection per unit of work; IMMEDIATE so concurrent writers queue
         instead of interleaving."""
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = self._connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
@@ -64,37 +108,84 @@ class Registry:
         finally:
             conn.close()
 
+    @contextmanager
+    def reading(self):
+        """A connection for reads: one snapshot, no write lock (WAL readers see the
+        last commit)."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
     def create(self, seed: dict) -> None:
+        """Build the registry from a seed (municipal/seed/residents.toml's shape)."""
         conn = sqlite3.connect(self.path)
         with conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {REGISTRY_VERSION}")
+            conn.executescript(SCHEMA + REVOCATION_SCHEMA)
             for m in seed["municipalities"]:
-                conn.execute("INSERT INTO municipalities VALUES (?,?,?)", (m["code"], m["name"], m["mayor"]))
-                for d in m.get("documents", []):
-                    conn.execute("INSERT INTO offered_documents VALUES (?,?,?)",
-                                 (m["code"], d["type"], d["fee_yen"]))
+                conn.execute("INSERT INTO municipalities VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
+                    m["code"], m["name"], m["mayor"], m["hours"], json.dumps(m["closed"]),
+                    json.dumps([d.isoformat() for d in m["maintenance_days"]]), m["age_limit"],
+                    m["my_number_allowed"], m["name_limit"], m["address_limit"],
+                    m["family_register_hours"], json.dumps(m["family_register_closed"])))
+                conn.executemany("INSERT INTO offered_documents VALUES (?,?,?)",
+                                 [(m["code"], d["type"], d["fee_yen"]) for d in m["documents"]])
+            for r in seed.get("family_registers", []):
+                conn.execute("INSERT INTO family_registers VALUES (?,?,?,?,?)",
+                             (r["id"], r["municipality"], r["domicile"], r["head"], _json(r["events"])))
+                for position, p in enumerate(r["persons"]):
+                    conn.execute("INSERT INTO register_persons VALUES (?,?,?,?,?,?,?,?,?)", (
+                        r["id"], position, p.get("resident"), p["name"], p["birth_date"].isoformat(),
+                        p["father"], p["mother"], p["relationship"], _json(p["events"])))
             for h in seed["households"]:
                 conn.execute("INSERT INTO households VALUES (?,?,?)", (h["id"], h["municipality"], h["address"]))
                 for position, r in enumerate(h["members"]):
-                    conn.execute("INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                 (r["id"], h["id"], position, r["name"], r["name_kana"],
-                                  r["birth_date"].isoformat(), r["sex"], r["relationship"],
-                                  r["became_resident_on"].isoformat(), r["my_number"]))
+                    r = {**_RESIDENT_OPTIONAL, **r}
+                    conn.execute("INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
+                        r["id"], h["id"], position, r["name"], r["name_kana"], _iso(r["birth_date"]),
+                        r["sex"], r["relationship"], _iso(r["became_resident_on"]), r["my_number"],
+                        r["nationality"], r["residence_card_number"], r["status_of_residence"],
+                        r["period_of_stay"], _iso(r["period_expires_on"]), r["family_register"],
+                        r["family_register_enrolled"], _iso(r["removed_on"]), _iso(r["moved_out_on"]),
+                        r["protected"]))
+            for s in seed.get("seals", []):
+                conn.execute("INSERT INTO seals VALUES (?,?,?,?)", (
+                    s["resident"], s["impression"], _iso(s["registered_on"]), _iso(s.get("cancelled_on"))))
+            for t in seed.get("tax_records", []):
+                conn.execute("INSERT INTO tax_records VALUES (?,?,?,?,?,?,?,?,?,?)", (
+                    t["resident"], t["fiscal_year"], t["address"], t["income_yen"], t["salary_revenue_yen"],
+                    t["deductions_yen"], t["taxable_income_yen"], t["municipal_tax_yen"],
+                    t["prefectural_tax_yen"], t["dependants"]))
         conn.close()
 
-    def register_card(self, cert_sha256: str, resident: str, card_id: str) -> None:
+    def register_card(self, cert_sha256: str, resident: str, card_id: str, issued_on: dt.date) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO cards VALUES (?,?,?)", (cert_sha256, resident, card_id))
+            conn.execute("INSERT INTO cards VALUES (?,?,?,?)", (cert_sha256, resident, card_id, issued_on.isoformat()))
+
+
+def registry_version(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _json(events: list[dict]) -> str:
+    return json.dumps([{**e, "on": e["on"].isoformat()} for e in events], ensure_ascii=False)
 
 
 def load_seed(path: Path) -> dict:
     with open(path, "rb") as f:
         return tomllib.load(f)
-
-
-def member_from_row(row: sqlite3.Row) -> HouseholdMember:
-    return HouseholdMember(name=row["name"], name_kana=row["name_kana"],
-                           birth_date=date.fromisoformat(row["birth_date"]), sex=row["sex"],
-                           relationship=row["relationship"],
-                           became_resident_on=date.fromisoformat(row["became_resident_on"]))

@@ -1,14 +1,20 @@
 """The issuance center's HTTP API (Starlette), played by the stub.
 
-challenge → session (certificate chain, validity, policy, signature) → issuance (PDF
-plus a manifest signed by the municipality, bound to terminal, card and request) →
-printed / void. Each handler reads and writes only its own rows in one transaction.
+challenge (single use, short-lived, bound to the terminal) → session (certificate
+chain, validity, revocation, policy, signature; the resident's rules) → issuance (PDF
+plus a manifest signed by the municipality, bound to terminal, card, request and
+every page) → printed / void.
+
+No handler keeps state between requests: each one reads its own rows, renders
+outside any lock, and writes in one short transaction. A retried request id returns
+the stored document; an issuance not confirmed by its print-by time is voided.
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -23,16 +29,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from municipal.documents import render_document
-from municipal.pki import PkiFiles, cert_sha256
-from municipal.protocol import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
-                                OfferedDocument, SessionAnswer, SessionRequest, sign_manifest)
+from municipal.pki import JST, PkiFiles, cert_sha256
+from municipal.protocol import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest, OutcomeAnswer,
+                                PageDigest, SessionAnswer, SessionRequest, sign_manifest)
 from municipal.registry import Registry
+from municipal.revocation import check_card_not_revoked, check_terminal, revocation_routes
+from municipal.rules import check_request, check_resident, document_offers
 from municipal.verification import Refused, verify_auth_certificate, verify_challenge_signature
 
 log = logging.getLogger("municipal")
 
 CHALLENGE_TTL_S = 60.0
-SESSION_TTL_S = 300.0
+SESSION_TTL_S = 600.0  # several documents in one visit without a new PIN
+PRINT_DEADLINE_S = 600.0  # printing can take minutes; unconfirmed after this, the request is void
 # Test-only faults, switched on from the command line, to prove the kiosk refuses them.
 KNOWN_FAULTS = {"manifest-other-card"}
 
@@ -41,6 +50,11 @@ KNOWN_FAULTS = {"manifest-other-card"}
 class ServiceConfig:
     data_dir: Path
     faults: frozenset[str] = field(default_factory=frozenset)
+    # Tests pretend the municipalities' calendar is at this moment (running on from
+    # start-up), so opening hours and ages do not depend on when the suite runs.
+    # Certificates and time limits always use the real clock.
+    pretend_now: dt.datetime | None = None
+    print_deadline_s: float = PRINT_DEADLINE_S
 
     @property
     def pki(self) -> PkiFiles:
@@ -49,6 +63,14 @@ class ServiceConfig:
     @property
     def registry(self) -> Registry:
         return Registry(self.data_dir / "registry.sqlite")
+
+
+def japan_clock(pretend_now: dt.datetime | None):
+    """The municipalities' wall clock (Japan time)."""
+    if pretend_now is None:
+        return lambda: dt.datetime.now(JST)
+    started = time.monotonic()
+    return lambda: pretend_now.astimezone(JST) + dt.timedelta(seconds=time.monotonic() - started)
 
 
 def _b64(data: bytes) -> str:
@@ -62,34 +84,48 @@ def _unb64(text: str, what: str) -> bytes:
         raise Refused("bad_request", f"{what} is not base64", 400) from None
 
 
-def _terminal_id(request: Request) -> str:
-    """The kiosk's identity is the CN of the client certificate TLS verified."""
-    der = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_der")
-    if not der:
-        raise Refused("terminal_unauthenticated", "no terminal certificate", 401)
-    cert = x509.load_der_x509_certificate(der)
-    return cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _audit(conn, event: str, outcome: str, terminal=None, session=None, request=None) -> None:
-    conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?)",
-                 (time.time(), event, terminal, session, request, outcome))
+def audit(conn, event: str, outcome: str, terminal=None, session=None, request=None) -> None:
+    """Identifiers and outcomes only: never a name, address, date of birth or number."""
+    conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?)", (time.time(), event, terminal, session, request, outcome))
     log.info("%s outcome=%s terminal=%s session=%s request=%s", event, outcome, terminal, session, request)
+
+
+def refusal_response(request: Request, exc: Refused) -> JSONResponse:
+    body = {"code": exc.code, "message": exc.message}
+    if getattr(exc, "opening_hours", None):
+        body["opening_hours"] = exc.opening_hours
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def parse(request: Request, model):
+    try:
+        return model.model_validate(await request.json())
+    except (ValidationError, ValueError):
+        raise Refused("bad_request", f"the body is not a valid {model.__name__}", 400) from None
 
 
 def build_app(config: ServiceConfig) -> Starlette:
     registry = config.registry
     auth_ca = x509.load_pem_x509_certificate(config.pki.auth_ca.read_bytes())
     signer_key = config.pki.load("municipal-signer").key
+    japan_now = japan_clock(config.pretend_now)
 
-    async def parse(request: Request, model):
-        try:
-            return model.model_validate(await request.json())
-        except (ValidationError, ValueError):
-            raise Refused("bad_request", f"the body is not a valid {model.__name__}", 400) from None
-
-    def refusal_response(request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+    def terminal_of(request: Request) -> str:
+        """The kiosk's identity is the CN of the client certificate TLS verified; a
+        revoked terminal is refused on its next request."""
+        der = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_der")
+        if not der:
+            raise Refused("terminal_unauthenticated", "no terminal certificate", 401)
+        cert = x509.load_der_x509_certificate(der)
+        terminal = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+        request.scope["kiosk.terminal"] = terminal
+        with registry.reading() as conn:
+            check_terminal(conn, cert)
+        return terminal
 
     def audited(event: str):
         """Record every refusal in the audit log, in its own transaction."""
@@ -99,124 +135,178 @@ def build_app(config: ServiceConfig) -> Starlette:
                     return await handler(request)
                 except Refused as exc:
                     with registry.transaction() as conn:
-                        _audit(conn, event, exc.code, request.scope.get("kiosk.terminal"))
+                        audit(conn, event, exc.code, request.scope.get("kiosk.terminal"),
+                              request.scope.get("kiosk.session"), request.scope.get("kiosk.request"))
                     raise
             return endpoint
         return wrap
 
     @audited("challenge")
     async def new_challenge(request: Request):
-        terminal = _terminal_id(request)
+        terminal = terminal_of(request)
         challenge_id, nonce = secrets.token_urlsafe(16), secrets.token_bytes(32)
         with registry.transaction() as conn:
             conn.execute("INSERT INTO challenges VALUES (?,?,?,?,0)",
                          (challenge_id, terminal, nonce, time.time() + CHALLENGE_TTL_S))
-            _audit(conn, "challenge", "issued", terminal)
+            audit(conn, "challenge", "issued", terminal)
         return JSONResponse(ChallengeAnswer(challenge_id=challenge_id, challenge=_b64(nonce),
                                             expires_in=CHALLENGE_TTL_S).model_dump(), status_code=201)
 
+    def spend_challenge(challenge_id: str, terminal: str) -> bytes:
+        with registry.transaction() as conn:
+            row = conn.execute("SELECT * FROM challenges WHERE id = ?", (challenge_id,)).fetchone()
+            if row is None:
+                raise Refused("challenge_invalid", "unknown challenge")
+            if row["terminal"] != terminal:
+                raise Refused("challenge_other_terminal", "the challenge was issued to another terminal")
+            if row["used"]:
+                raise Refused("challenge_replayed", "the challenge was already used")
+            # Spent on first sight, whatever follows: a challenge is never answered twice.
+            conn.execute("UPDATE challenges SET used = 1 WHERE id = ?", (challenge_id,))
+        if row["expires_at"] < time.time():
+            raise Refused("challenge_expired", "the challenge expired")
+        return row["nonce"]
+
     @audited("session")
     async def new_session(request: Request):
-        terminal = request.scope["kiosk.terminal"] = _terminal_id(request)
+        terminal = terminal_of(request)
         body = await parse(request, SessionRequest)
         cert_der = _unb64(body.certificate, "certificate")
         signature = _unb64(body.signature, "signature")
-        with registry.transaction() as conn:
-            row = conn.execute("SELECT * FROM challenges WHERE id = ?", (body.challenge_id,)).fetchone()
-            if row is None or row["terminal"] != terminal:
-                raise Refused("challenge_invalid", "unknown challenge for this terminal")
-            if row["used"]:
-                raise Refused("challenge_invalid", "the challenge was already used")
-            # Spent on first sight, whatever follows: a challenge is never answered twice.
-            conn.execute("UPDATE challenges SET used = 1 WHERE id = ?", (body.challenge_id,))
-        if row["expires_at"] < time.time():
-            raise Refused("challenge_invalid", "the challenge expired")
+        nonce = spend_challenge(body.challenge_id, terminal)
         cert = verify_auth_certificate(cert_der, auth_ca, dt.datetime.now(dt.timezone.utc))
-        verify_challenge_signature(cert, row["nonce"], signature)
         fingerprint = cert_sha256(cert_der)
-        with registry.transaction() as conn:
-            card = conn.execute("SELECT resident FROM cards WHERE cert_sha256 = ?", (fingerprint,)).fetchone()
+        now = japan_now()
+        with registry.reading() as conn:
+            check_card_not_revoked(conn, cert)
+            verify_challenge_signature(cert, nonce, signature)
+            card = conn.execute("SELECT resident, issued_on FROM cards WHERE cert_sha256 = ?",
+                                (fingerprint,)).fetchone()
             if card is None:
                 raise Refused("resident_unknown", "no resident holds this certificate")
-            session_id = secrets.token_urlsafe(16)
+            resident = conn.execute("SELECT * FROM residents WHERE id = ?", (card["resident"],)).fetchone()
+            household = conn.execute("SELECT * FROM households WHERE id = ?", (resident["household"],)).fetchone()
+            municipality = conn.execute("SELECT * FROM municipalities WHERE code = ?",
+                                        (household["municipality"],)).fetchone()
+            check_resident(resident, household, municipality, card["issued_on"], now.date())
+            offers = document_offers(conn, resident, now)
+        session_id = secrets.token_urlsafe(16)
+        with registry.transaction() as conn:
             conn.execute("INSERT INTO sessions VALUES (?,?,?,?,?)",
                          (session_id, terminal, card["resident"], fingerprint, time.time() + SESSION_TTL_S))
-            offered = conn.execute(
-                "SELECT d.type, d.fee_yen FROM offered_documents d JOIN households h ON h.municipality ="
-                " d.municipality JOIN residents r ON r.household = h.id WHERE r.id = ? ORDER BY d.type",
-                (card["resident"],)).fetchall()
-            _audit(conn, "session", "opened", terminal, session_id)
-        answer = SessionAnswer(session_id=session_id, expires_in=SESSION_TTL_S,
-                               documents=[OfferedDocument(type=d["type"], fee_yen=d["fee_yen"]) for d in offered])
-        return JSONResponse(answer.model_dump(), status_code=201)
+            audit(conn, "session", "opened", terminal, session_id)
+        answer = SessionAnswer(session_id=session_id, expires_in=SESSION_TTL_S, documents=offers)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
-    def _session(conn, session_id: str, terminal: str):
+    def open_session(conn, session_id: str, terminal: str):
         row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None or row["terminal"] != terminal or row["expires_at"] < time.time():
             raise Refused("session_invalid", "no open session for this terminal", 401)
         return row
 
+    def stored_answer(conn, row, request_json: str, terminal: str) -> JSONResponse:
+        """The answer to a retried request id: the same document, or why not."""
+        if row["terminal"] != terminal or row["request"] != request_json:
+            raise Refused("request_conflict", "this request id was used for another request", 409)
+        if row["state"] == "voided":
+            raise Refused("request_closed", "the request was voided", 409)
+        if row["state"] == "issued" and row["print_by"] < time.time():
+            raise Refused("request_expired", "the request passed its print-by time and is void", 409)
+        return JSONResponse(IssuanceAnswer(pdf=_b64(row["pdf"]), manifest=Manifest.model_validate_json(row["manifest"]),
+                                           manifest_signature=_b64(row["signature"])).model_dump(mode="json"))
+
     @audited("issuance")
     async def issue(request: Request):
-        terminal = request.scope["kiosk.terminal"] = _terminal_id(request)
+        terminal = terminal_of(request)
         body = await parse(request, IssuanceRequest)
-        if not 1 <= body.copies <= 10:
-            raise Refused("bad_request", "copies must be 1 to 10", 400)
-        with registry.transaction() as conn:
-            session = _session(conn, body.session_id, terminal)
+        request.scope["kiosk.session"], request.scope["kiosk.request"] = body.session_id, body.request_id
+        request_json = body.model_dump_json(exclude={"request_id"})
+        now = japan_now()
+        with registry.reading() as conn:
+            session = open_session(conn, body.session_id, terminal)
+            if conn.execute("SELECT 1 FROM voided_requests WHERE request_id = ?", (body.request_id,)).fetchone():
+                raise Refused("request_closed", "the request was voided", 409)
             done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()
             if done is not None:
-                if (done["session"], done["document_type"], done["copies"]) != (
-                        body.session_id, body.document_type, body.copies):
-                    raise Refused("request_conflict", "this request id was used for another request", 409)
-                _audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
-                return _issuance_response(done["pdf"], done["manifest"], done["signature"])
-            fee = conn.execute(
-                "SELECT d.fee_yen FROM offered_documents d JOIN households h ON h.municipality = d.municipality"
-                " JOIN residents r ON r.household = h.id WHERE r.id = ? AND d.type = ?",
-                (session["resident"], body.document_type)).fetchone()
-            if fee is None:
-                raise Refused("document_not_offered", "this document is not offered to this resident")
-            rendered = render_document(conn, body.document_type, session["resident"])
-            fingerprint = session["cert_sha256"]
-            if "manifest-other-card" in config.faults:
-                other = conn.execute("SELECT cert_sha256 FROM cards WHERE cert_sha256 != ? LIMIT 1",
-                                     (fingerprint,)).fetchone()
-                fingerprint = other["cert_sha256"]
-            manifest = Manifest(
-                request_id=body.request_id, session_id=body.session_id, terminal_id=terminal,
-                certificate_sha256=fingerprint, document_type=body.document_type, copies=body.copies,
-                pages=rendered.pages, pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
-                serial=rendered.serial, issued_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                municipality=rendered.municipality)
-            signature = sign_manifest(manifest, signer_key)
-            manifest_json = manifest.model_dump_json()
-            conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,'issued',?)",
-                         (body.request_id, body.session_id, terminal, body.document_type, body.copies,
-                          rendered.serial, rendered.pdf, manifest_json, signature, time.time()))
-            _audit(conn, "issuance", "issued", terminal, body.session_id, body.request_id)
-        return _issuance_response(rendered.pdf, manifest_json, signature)
+                answer = stored_answer(conn, done, request_json, terminal)
+                audit_replay = True
+            else:
+                audit_replay = False
+                resident = conn.execute("SELECT * FROM residents WHERE id = ?", (session["resident"],)).fetchone()
+                offer = check_request(document_offers(conn, resident, now), body.document_type, body.copies,
+                                      body.options)
+                rendered = render_document(conn, body.document_type, session["resident"], body.options,
+                                           now.date(), signer_key)
+        if audit_replay:
+            with registry.transaction() as conn:
+                audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
+            return answer
+        fingerprint = session["cert_sha256"]
+        if "manifest-other-card" in config.faults:
+            with registry.reading() as conn:
+                fingerprint = conn.execute("SELECT cert_sha256 FROM cards WHERE cert_sha256 != ? LIMIT 1",
+                                           (fingerprint,)).fetchone()["cert_sha256"]
+        issued_at = time.time()
+        print_by = issued_at + config.print_deadline_s
+        manifest = Manifest(
+            request_id=body.request_id, session_id=body.session_id, terminal_id=terminal,
+            certificate_sha256=fingerprint, document_type=body.document_type, options=body.options,
+            copies=body.copies, fee_yen=offer.fee_yen * body.copies,
+            pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(rendered.page_sha256, 1)),
+            pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=rendered.serial,
+            issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=rendered.municipality)
+        signature = sign_manifest(manifest, signer_key)
+        with registry.transaction() as conn:
+            # A concurrent duplicate or a void may have landed while we rendered.
+            if conn.execute("SELECT 1 FROM voided_requests WHERE request_id = ?", (body.request_id,)).fetchone():
+                raise Refused("request_closed", "the request was voided", 409)
+            done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()
+            if done is not None:
+                audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
+                return stored_answer(conn, done, request_json, terminal)
+            void_overdue(conn)
+            conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,?,'issued',?,?)", (
+                body.request_id, body.session_id, terminal, request_json, rendered.serial, rendered.pdf,
+                manifest.model_dump_json(), signature, json.dumps(rendered.content, ensure_ascii=False),
+                rendered.code, issued_at, print_by))
+            audit(conn, "issuance", "issued", terminal, body.session_id, body.request_id)
+        return JSONResponse(IssuanceAnswer(pdf=_b64(rendered.pdf), manifest=manifest,
+                                           manifest_signature=_b64(signature)).model_dump(mode="json"))
 
-    def _issuance_response(pdf: bytes, manifest_json: str, signature: bytes) -> JSONResponse:
-        answer = IssuanceAnswer(pdf=_b64(pdf), manifest=Manifest.model_validate_json(manifest_json),
-                                manifest_signature=_b64(signature))
-        return JSONResponse(answer.model_dump())
+    def void_overdue(conn) -> None:
+        """A request not confirmed printed by its print-by time is void as a whole."""
+        overdue = conn.execute("SELECT request_id, terminal, session FROM issuances WHERE state = 'issued'"
+                               " AND print_by < ?", (time.time(),)).fetchall()
+        for row in overdue:
+            conn.execute("UPDATE issuances SET state = 'voided' WHERE request_id = ?", (row["request_id"],))
+            audit(conn, "voided", "deadline", row["terminal"], row["session"], row["request_id"])
 
     def outcome(new_state: str):
         @audited(new_state)
         async def endpoint(request: Request):
-            terminal = request.scope["kiosk.terminal"] = _terminal_id(request)
-            request_id = request.path_params["request_id"]
+            terminal = terminal_of(request)
+            request_id = request.scope["kiosk.request"] = request.path_params["request_id"]
+            with registry.transaction() as conn:  # committed even if this request is then refused
+                void_overdue(conn)
             with registry.transaction() as conn:
-                row = conn.execute("SELECT state FROM issuances WHERE request_id = ? AND terminal = ?",
-                                   (request_id, terminal)).fetchone()
+                row = conn.execute("SELECT state, terminal FROM issuances WHERE request_id = ?",
+                                   (request_id,)).fetchone()
+                if row is not None and row["terminal"] != terminal:
+                    row = None  # another terminal's request is as good as unknown here
+                if row is None and new_state == "voided":
+                    # Voided before it was recorded (the kiosk gave up waiting): the
+                    # request id can never produce a document now.
+                    conn.execute("INSERT OR IGNORE INTO voided_requests VALUES (?,?,?)",
+                                 (request_id, terminal, time.time()))
+                    audit(conn, "voided", "before_issue", terminal, request=request_id)
+                    return JSONResponse(OutcomeAnswer(request_id=request_id, state="voided").model_dump())
                 if row is None:
                     raise Refused("request_unknown", "no such issuance for this terminal", 404)
                 if row["state"] not in ("issued", new_state):
                     raise Refused("request_closed", f"the issuance is already {row['state']}", 409)
                 conn.execute("UPDATE issuances SET state = ? WHERE request_id = ?", (new_state, request_id))
-                _audit(conn, new_state, "recorded", terminal, request=request_id)
-            return JSONResponse({"request_id": request_id, "state": new_state})
+                audit(conn, new_state, "recorded", terminal, request=request_id)
+            return JSONResponse(OutcomeAnswer(request_id=request_id, state=new_state).model_dump())
         return endpoint
 
     request_id_path = "{request_id:str}"
@@ -226,5 +316,6 @@ def build_app(config: ServiceConfig) -> Starlette:
         Route(f"{API}/issuances", issue, methods=["POST"]),
         Route(f"{API}/issuances/{request_id_path}/printed", outcome("printed"), methods=["POST"]),
         Route(f"{API}/issuances/{request_id_path}/void", outcome("voided"), methods=["POST"]),
+        *revocation_routes(config),
     ]
     return Starlette(routes=routes, exception_handlers={Refused: refusal_response})

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
+
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
 KIOSK = Path(sys.executable).with_name("kiosk")
@@ -47,5 +50,12 @@ def run_kiosk(*args: str, out: Path, timeout: float = 120) -> KioskRun:
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    """The printed file's text with whitespace dropped (spaced-out titles, split runs)."""
+    text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return "".join(text.split())
+
+
+def pdf_text_of_bytes(pdf: bytes) -> str:
+    """All pages' text with whitespace dropped: extractors space Japanese runs unpredictably."""
+    reader = PdfReader(BytesIO(pdf))
+    return "".join("".join(page.extract_text().split()) for page in reader.pages)

@@ -11,17 +11,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from devices.card.cardfile import CardFile
-from kiosk.embedded import free_port, running_stub
 from kiosk.issuance_client import IssuanceClient, ServiceRefused, ServiceUnreachable
 from municipal.cli import card_path
 from municipal.pki import PkiFiles, STUB_ROOT_NAME, issue_auth_certificate, make_ca
 from municipal.protocol import IssuanceRequest
-
-
-@pytest.fixture
-def stub(stub_data):
-    with running_stub(stub_data, free_port()) as url:
-        yield url, stub_data
 
 
 def client_for(url, stub_data, cert=None, key=None):
@@ -62,8 +55,10 @@ def test_a_terminal_certificate_from_another_ca_is_refused(stub, tmp_path):
 
 def test_a_resident_session_offers_the_municipalitys_documents(stub):
     url, stub_data = stub
-    session = open_session(client_for(url, stub_data), CardFile.load(card_path(stub_data, "R0001")))
-    assert [(d.type, d.fee_yen) for d in session.documents] == [("residence_record", 200)]
+    session = open_session(client_for(url, stub_data), CardFile.load(card_path(stub_data, "R0801")))
+    assert [(d.type, d.fee_yen, d.available) for d in session.documents] == [
+        ("residence_record", 300, True), ("family_register_full", 450, True),
+        ("family_register_individual", 450, True)]
 
 
 def test_a_challenge_is_answered_once_only(stub):
@@ -75,7 +70,7 @@ def test_a_challenge_is_answered_once_only(stub):
     client.open_session(challenge, card.auth_certificate_der, signature)
     with pytest.raises(ServiceRefused) as refused:
         client.open_session(challenge, card.auth_certificate_der, signature)
-    assert refused.value.code == "challenge_invalid"
+    assert refused.value.code == "challenge_replayed"
 
 
 def test_a_challenge_signed_for_another_terminal_is_refused(stub, tmp_path):
@@ -87,7 +82,7 @@ def test_a_challenge_signed_for_another_terminal_is_refused(stub, tmp_path):
     with pytest.raises(ServiceRefused) as refused:
         client_for(url, stub_data).open_session(challenge, card.auth_certificate_der,
                                                 card_signature(card, challenge.nonce))
-    assert refused.value.code == "challenge_invalid"
+    assert refused.value.code == "challenge_other_terminal"
 
 
 def test_a_signature_by_another_card_is_refused(stub):

@@ -8,6 +8,7 @@ import pytest
 
 from devices.card.virtual_card import VirtualCard
 from kiosk.embedded import free_port, running_stub
+from tests.fixtures.stub import TEST_JAPAN_TIME
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
 from tests.kiosk_runs import pdf_text, run_kiosk
@@ -53,7 +54,7 @@ def wait_for_new_pdf(folder, before, timeout=20.0):
 def test_session_through_pcscd_vpcd_and_cups(stub_data, tmp_path, insert_vpcd_card, cups_queue):
     insert_vpcd_card(VirtualCard(card_path(stub_data, "R0002")))
     before = set(cups_queue.output_dir.glob("*.pdf"))
-    with running_stub(stub_data, free_port()) as url:
+    with running_stub(stub_data, free_port(), pretend_now=TEST_JAPAN_TIME) as url:
         config = write_config(tmp_path / "kiosk.toml", stub_data, url, cups_queue.name)
         run = run_kiosk("run", "--config", str(config), "--headless", "--autopilot", "--pin", "2468",
                         out=tmp_path / "out")
@@ -64,13 +65,13 @@ def test_session_through_pcscd_vpcd_and_cups(stub_data, tmp_path, insert_vpcd_ca
     new = wait_for_new_pdf(cups_queue.output_dir, before)
     assert len(new) == 1, "cups-pdf should have written exactly one certificate"
     text = pdf_text(new.pop())
-    assert "山田 花子" in text and "架空県みどり市若葉町一丁目2番3号" in text
+    assert "山田花子" in text and "架空県みどり市若葉町一丁目2番3号" in text
 
 
 def test_wrong_pin_through_pcscd_shows_the_cards_count(stub_data, tmp_path, insert_vpcd_card):
     card = VirtualCard(card_path(stub_data, "R0101"))
     insert_vpcd_card(card)
-    with running_stub(stub_data, free_port()) as url:
+    with running_stub(stub_data, free_port(), pretend_now=TEST_JAPAN_TIME) as url:
         config = write_config(tmp_path / "kiosk.toml", stub_data, url, "unused")
         run = run_kiosk("run", "--config", str(config), "--headless", "--autopilot", "--pin", "0000",
                         out=tmp_path / "out")
@@ -80,7 +81,7 @@ def test_wrong_pin_through_pcscd_shows_the_cards_count(stub_data, tmp_path, inse
 
 
 def test_a_missing_reader_shows_out_of_order_not_a_crash(stub_data, tmp_path, pcscd):
-    with running_stub(stub_data, free_port()) as url:
+    with running_stub(stub_data, free_port(), pretend_now=TEST_JAPAN_TIME) as url:
         config = write_config(tmp_path / "kiosk.toml", stub_data, url, "unused")
         config.write_text(config.read_text().replace('reader = "Virtual PCD 00 00"', 'reader = "Unplugged"'))
         run = run_kiosk("run", "--config", str(config), "--headless", "--autopilot", "--pin", "1234",

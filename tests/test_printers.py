@@ -19,13 +19,17 @@ from devices.printer import (
     open_printer,
 )
 from printouts.pdf_pages import count_pages
-from printouts.residence_record import CERTIFYING_SENTENCE, render_residence_record
-from tests.test_residence_record import fictional_record, squeeze
+from printouts import fictional_records
+from printouts.residence_record import CERTIFYING_SENTENCES, render_residence_record
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
 
 
 @pytest.fixture(scope="module")
 def certificate() -> bytes:
-    return render_residence_record(fictional_record())
+    return render_residence_record(fictional_records.residence_record(), fictional_records.verification_code())
 
 
 def test_folder_printer_writes_each_copy_as_a_pdf(tmp_path, certificate):
@@ -98,8 +102,8 @@ def test_cups_job_completes_into_a_pdf_with_the_certificate_text(cups_queue, cer
     output = cups_queue.output_of(result.job_id)
     text = squeeze(subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True,
                                   check=True).stdout)
-    for expected in ("住民票の写し", "架空太郎", "架空花子", "令和8年11月23日", "MD-2026-000123",
-                     CERTIFYING_SENTENCE):
+    for expected in ("住民票の写し", "山田太郎", "山田花子", "令和8年11月23日", "999001-20261123-3F9A02C1",
+                     CERTIFYING_SENTENCES["copy"]):
         assert expected in text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kiosk.events import Authenticated, CardPresence, CardReady, PinWrong, Printed, Tap
 from kiosk.screens import build_view
 from kiosk.states import Machine, State
-from municipal.protocol import OfferedDocument
+from municipal.protocol import DocumentOffer
 
 TIMEOUT = 30.0
 
@@ -69,7 +69,7 @@ def test_a_late_report_from_an_ended_visit_is_ignored():
     old_visit = m.visit.number
     m.tick(TIMEOUT + 1)
     m.handle(Tap("start"), TIMEOUT + 2)
-    m.handle(Authenticated(old_visit, (OfferedDocument(type="residence_record", fee_yen=200),)), TIMEOUT + 3)
+    m.handle(Authenticated(old_visit, (DocumentOffer(type="residence_record", fee_yen=200, available=True),)), TIMEOUT + 3)
     assert m.state is State.PLACE_CARD
 
 
@@ -156,7 +156,7 @@ def test_taking_the_card_after_printing_returns_to_welcome():
     m, worker = machine_at_pin()
     type_digits(m, "1234")
     m.handle(Tap("ok"), 0)
-    m.handle(Authenticated(m.visit.number, (OfferedDocument(type="residence_record", fee_yen=200),)), 0)
+    m.handle(Authenticated(m.visit.number, (DocumentOffer(type="residence_record", fee_yen=200, available=True),)), 0)
     m.handle(Tap("doc:residence_record"), 0)
     m.handle(Tap("print"), 0)
     m.handle(Printed(m.visit.number, pages=1, copies=1), 0)
