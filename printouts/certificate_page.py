@@ -1,0 +1,166 @@
+"""The page furniture every certificate shares, and the assembly of a certificate PDF.
+
+Every page: the municipality, the spaced-out title, 証明書番号 and "x / y", and at the
+bottom the verification code as text and as a QR code. The last page: the certifying
+sentence, the issue date in the Japanese era, the mayor's name and the official seal.
+A renderer only supplies its title, sentence and body blocks (page_flow.Block).
+"""
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Sequence
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from printouts.fonts import mincho
+from printouts.japanese_era import wareki
+from printouts.page_flow import Block, paginate
+from printouts.records import Certification
+from printouts.seals import draw_official_seal, official_seal_text
+from printouts.text_fit import fit_lines
+from printouts.verification_qr import QrSymbol, draw_qr, qr_symbol
+
+PAGE_W, PAGE_H = A4
+LEFT, RIGHT = 50.0, PAGE_W - 50.0
+BODY_W = RIGHT - LEFT
+
+# Header, from the top edge down.
+HEADER_BASELINE = PAGE_H - 42
+PAGE_NUMBER_BASELINE = PAGE_H - 56
+TITLE_BASELINE = PAGE_H - 100
+TITLE_SIZE, TITLE_MAX_SPACING = 22.0, 10.0
+TITLE_NOTE_BASELINE = PAGE_H - 120
+BODY_TOP = PAGE_H - 135
+
+# Footer, from the bottom edge up: the QR code (and its quiet zone) and the code as
+# text to its left, under a rule; nothing else is drawn below the rule.
+QR_SIDE = 74.0  # a version-6 code (~130 characters) gets 1.8 pt = 0.63 mm modules
+QR_X, QR_Y = RIGHT - QR_SIDE, 36.0
+FOOTER_RULE_Y = 122.0
+CODE_TEXT_WIDTH = QR_X - 14.0 - LEFT  # stops short of the QR's quiet zone
+CODE_TEXT_SIZE = 7.0
+
+# The certifying block sits right above the footer on the last page.
+CERT_BOTTOM = FOOTER_RULE_Y + 8.0
+CERT_TOP = CERT_BOTTOM + 120.0
+SEAL_SIZE = 58.0
+MARK_H = 18.0  # the line "以下余白" or "（次頁に続く）" under the last block of a page
+CERT_GAP = 10.0  # between "以下余白" and the certifying sentence
+
+BODY_BOTTOM = CERT_BOTTOM + MARK_H  # the lowest a block reaches on a page not the last
+LAST_PAGE_RESERVE = CERT_TOP + CERT_GAP + MARK_H - BODY_BOTTOM
+
+END_OF_CONTENT = "以下余白"
+CONTINUED = "（次頁に続く）"
+KIOSK_NOTE = "この証明書はキオスク端末で交付されたものです。内容の照会は交付した市区町村へお問い合わせください。"
+
+
+def render_certificate_pdf(certification: Certification, *, title: str, certifying_sentence: str,
+                           verification_code: str, body: Sequence[Block], title_note: str | None = None) -> bytes:
+    """The certificate's pages as A4 PDF bytes; the same arguments give the same bytes."""
+    font = mincho()
+    pages = paginate(body, BODY_TOP - BODY_BOTTOM, LAST_PAGE_RESERVE)
+    qr = qr_symbol(verification_code)
+
+    buffer = BytesIO()
+    # invariant: no timestamps or random ids, so the same record gives the same bytes;
+    # initialFontName: otherwise every page references an unembedded Helvetica.
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, initialFontName=font)
+    canvas.setTitle(f"{title} {certification.serial}")
+    canvas.setAuthor(certification.municipality)
+
+    for number, blocks in enumerate(pages, start=1):
+        is_last = number == len(pages)
+        _draw_header(canvas, font, certification, title, title_note, f"{number} / {len(pages)}")
+        bottom = _draw_blocks(canvas, blocks)
+        _draw_text(canvas, font, 10, LEFT + 4 if is_last else RIGHT, bottom - 13,
+                   END_OF_CONTENT if is_last else CONTINUED, align="left" if is_last else "right")
+        if is_last:
+            _draw_certification(canvas, font, certification, certifying_sentence)
+        _draw_footer(canvas, font, verification_code, qr)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_header(canvas: Canvas, font: str, certification: Certification, title: str, title_note: str | None,
+                 page_number: str) -> None:
+    serial = f"証明書番号　{certification.serial}"
+    _draw_text(canvas, font, 9, RIGHT, HEADER_BASELINE, serial, align="right")
+    _draw_text(canvas, font, 9, RIGHT, PAGE_NUMBER_BASELINE, page_number, align="right")
+    municipality_w = BODY_W - stringWidth(serial, font, 9) - 20
+    _draw_text(canvas, font, _fitted(certification.municipality, font, 12, municipality_w), LEFT,
+               HEADER_BASELINE, certification.municipality)
+    _draw_spaced_title(canvas, font, title)
+    if title_note:
+        _draw_text(canvas, font, 10.5, PAGE_W / 2, TITLE_NOTE_BASELINE, title_note, align="centre")
+
+
+def _draw_spaced_title(canvas: Canvas, font: str, title: str) -> None:
+    """Centred, letter-spaced as the printed forms are; tighter if the title is long."""
+    max_w = BODY_W - 2 * QR_SIDE
+    size = _fitted(title, font, TITLE_SIZE, max_w)
+    plain_w = stringWidth(title, font, size)
+    spacing = max(0.0, min(TITLE_MAX_SPACING, (max_w - plain_w) / max(len(title) - 1, 1)))
+    width = plain_w + spacing * (len(title) - 1)
+    text = canvas.beginText((PAGE_W - width) / 2, TITLE_BASELINE)
+    text.setFont(font, size)
+    text.setCharSpace(spacing)
+    text.textOut(title)
+    text.setCharSpace(0)  # Tc is page text state: it would outlive this text object
+    canvas.drawText(text)
+
+
+def _draw_blocks(canvas: Canvas, blocks: list[Block]) -> float:
+    """The page's body from BODY_TOP down; returns where the last block ends."""
+    top = BODY_TOP
+    for block in blocks:
+        block.draw(canvas, top)
+        top -= block.height
+    return top
+
+
+def _draw_certification(canvas: Canvas, font: str, certification: Certification, sentence: str) -> None:
+    sentence_baseline = CERT_TOP - 14
+    _draw_text(canvas, font, _fitted(sentence, font, 12, BODY_W - 12), LEFT + 12, sentence_baseline, sentence)
+    date_baseline = sentence_baseline - 30
+    _draw_text(canvas, font, 12, LEFT + 24, date_baseline, wareki(certification.issued_on))
+
+    mayor_baseline = date_baseline - 38
+    name_right = RIGHT - SEAL_SIZE
+    mayor_size = _fitted(certification.mayor, font, 14, BODY_W / 2)
+    _draw_text(canvas, font, mayor_size, name_right, mayor_baseline, certification.mayor, align="right")
+    # The seal follows the name where a personal 印 would go, leaving the name legible.
+    draw_official_seal(canvas, font, official_seal_text(certification.mayor), x=name_right + 4,
+                       y=mayor_baseline - 22, size=SEAL_SIZE)
+
+
+def _draw_footer(canvas: Canvas, font: str, verification_code: str, qr: QrSymbol) -> None:
+    canvas.setLineWidth(0.4)
+    canvas.line(LEFT, FOOTER_RULE_Y, RIGHT, FOOTER_RULE_Y)
+    _draw_text(canvas, font, 8, LEFT, QR_Y + QR_SIDE - 8, "検証コード")
+    size, lines = fit_lines(verification_code, font, CODE_TEXT_SIZE, CODE_TEXT_WIDTH, 3 * CODE_TEXT_SIZE * 1.2)
+    baseline = QR_Y + QR_SIDE - 22
+    for line in lines:
+        _draw_text(canvas, font, size, LEFT, baseline, line)
+        baseline -= size * 1.2
+    _draw_text(canvas, font, _fitted(KIOSK_NOTE, font, 7, CODE_TEXT_WIDTH), LEFT, QR_Y, KIOSK_NOTE)
+    draw_qr(canvas, qr, QR_X, QR_Y, QR_SIDE)
+
+
+def _draw_text(canvas: Canvas, font: str, size: float, x: float, y: float, text: str, align: str = "left") -> None:
+    canvas.setFont(font, size)
+    if align == "centre":
+        canvas.drawCentredString(x, y, text)
+    elif align == "right":
+        canvas.drawRightString(x, y, text)
+    else:
+        canvas.drawString(x, y, text)
+
+
+def _fitted(text: str, font: str, size: float, max_width: float) -> float:
+    """The size at most `size` at which `text` fits `max_width` on one line."""
+    width = stringWidth(text, font, size)
+    return size if width <= max_width else size * max_width / width
