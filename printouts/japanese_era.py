@@ -20,3 +20,15 @@ def wareki(d: date) -> str:
             year_text = "元" if year == 1 else str(year)
             return f"{name}{year_text}年{d.month}月{d.day}日"
     raise ValueError(f"{d.isoformat()} is before 昭和; no era supported for it")
+
+
+def wareki_year(year: int) -> str:
+    """2026 -> "令和8年", for a 年度 or a 年分; a year an era began in is named after the
+    new era, as fiscal years are (2019 -> "令和元年")."""
+    return wareki(date(year, 12, 31)).split("年")[0] + "年"
+
+
+def seireki(d: date) -> str:
+    """date(1990, 4, 1) -> "1990年4月1日": foreign residents' dates are printed in the
+    Western calendar."""
+    return f"{d.year}年{d.month}月{d.day}日"

@@ -1,230 +1,112 @@
-"""住民票の写し as a one-page A4 PDF: a ResidenceRecord in, PDF bytes out.
+"""住民票の写し and 住民票記載事項証明書: a ResidenceRecord in, PDF bytes out.
 
-Drawn straight on a reportlab canvas (no platypus) so the layout is fixed the way a
-municipal form is: label column, ruled boxes, the certifying block at the bottom.
+The household's 住所 (and 世帯主, when chosen), then one ruled block per member: the
+main row (氏名 with its reading, 生年月日, 性別, 続柄 when chosen, 住民となった年月日) and,
+under it, a line for each option the resident chose. An option not chosen arrives as
+None and leaves no trace: no heading, no empty box that looks like a blank to fill.
+Members run onto further pages, the column headings repeated on each.
 """
 from __future__ import annotations
 
-from io import BytesIO
+from dataclasses import replace
+from datetime import date
 
-from reportlab.lib.colors import Color, black
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
-
+from printouts.certificate_page import BODY_W, render_certificate_pdf
 from printouts.fonts import mincho
-from printouts.japanese_era import wareki
+from printouts.japanese_era import seireki, wareki
+from printouts.page_flow import Block, spacer, stack
 from printouts.records import HouseholdMember, ResidenceRecord
+from printouts.ruled_rows import Cell, label, labelled_row, row, ruled_above
 
-PAGE_W, PAGE_H = A4
-LEFT, RIGHT = 50.0, PAGE_W - 50.0
-LABEL_W = 80.0  # the shaded label column of the 住所 / 世帯主 / 備考 boxes
-ROW_H = 30.0
-MEMBER_ROW_H = 34.0
-MAX_MEMBERS = 8  # what fits above the certifying block, with a 備考 box too
+TITLES = {"copy": "住民票の写し", "items": "住民票記載事項証明書"}
+CERTIFYING_SENTENCES = {
+    "copy": "この写しは、住民票の原本と相違ないことを証明する。",
+    "items": "上記の事項は、住民票の記載事項と相違ないことを証明する。",
+}
 
-LABEL_SHADE = Color(0.92, 0.92, 0.92)
-SEAL_RED = Color(0.82, 0.1, 0.1)
-
-CERTIFYING_SENTENCE = "この写しは、住民票の原本と相違ないことを証明する。"
-
-# 氏名 | 生年月日 | 性別 | 続柄 | 住民となった年月日, summing to RIGHT - LEFT.
-MEMBER_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("氏名", 165.0),
-    ("生年月日", 105.0),
-    ("性別", 40.0),
-    ("続柄", 65.0),
-    ("住民となった年月日", 120.0),
-)
+MAIN_ROW_H = 36.0
+OPTION_ROW_H = 20.0
+OPTION_LABEL_W = 88.0  # fits 在留カード等の番号
+FIRST_OF_TWO = 0.6  # a line of two options gives the first value (本籍, 国籍) this share
 
 
-def render_residence_record(record: ResidenceRecord) -> bytes:
+def render_residence_record(record: ResidenceRecord, verification_code: str) -> bytes:
     if not record.members:
-        raise ValueError("a 住民票の写し needs at least one household member")
-    if len(record.members) > MAX_MEMBERS:
-        raise ValueError(f"{len(record.members)} members do not fit one page (max {MAX_MEMBERS})")
-
-    buffer = BytesIO()
+        raise ValueError("a 住民票 needs at least one household member")
     font = mincho()
-    # invariant: no timestamps or random ids, so the same record gives the same bytes;
-    # initialFontName: otherwise every page references an unembedded Helvetica.
-    canvas = Canvas(buffer, pagesize=A4, invariant=True, initialFontName=font)
-    canvas.setTitle(f"住民票の写し {record.serial}")
-    canvas.setAuthor(record.municipality)
+    columns = _member_columns(show_relationship=any(m.relationship is not None for m in record.members))
+    headings = row(font, [label(width, heading, size=9) for heading, width in columns], height=20)
 
-    _draw_header(canvas, font, record)
-    y = _draw_household_box(canvas, font, record, top=PAGE_H - 160)
-    y = _draw_members_table(canvas, font, record.members, top=y - 18)
-    if record.notes:
-        y = _draw_labelled_box(canvas, font, "備考", "　".join(record.notes), top=y - 12)
-    _draw_text(canvas, font, 10, LEFT + 4, y - 16, "以下余白")
-    _draw_certification(canvas, font, record)
-    _draw_footer(canvas, font, record)
-
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
-
-
-def _draw_header(canvas: Canvas, font: str, record: ResidenceRecord) -> None:
-    _draw_text(canvas, font, 10, RIGHT, PAGE_H - 45, f"証明書番号　{record.serial}", align="right")
-    _draw_text(canvas, font, 13, LEFT, PAGE_H - 70, record.municipality)
-    title, size, spacing = "住民票の写し", 24, 8  # spaced-out title, as on the printed forms
-    width = stringWidth(title, font, size) + spacing * (len(title) - 1)
-    text = canvas.beginText((PAGE_W - width) / 2, PAGE_H - 115)
-    text.setFont(font, size)
-    text.setCharSpace(spacing)
-    text.textOut(title)
-    text.setCharSpace(0)  # Tc is page text state: it would outlive this text object
-    canvas.drawText(text)
-
-
-def _draw_household_box(canvas: Canvas, font: str, record: ResidenceRecord, top: float) -> float:
-    y = _draw_labelled_box(canvas, font, "住所", record.address, top)
-    return _draw_labelled_box(canvas, font, "世帯主", record.head_of_household, y)
-
-
-def _draw_labelled_box(canvas: Canvas, font: str, label: str, value: str, top: float) -> float:
-    """One ruled row: shaded label cell, then the value. Returns the row's bottom."""
-    bottom = top - ROW_H
-    canvas.setFillColor(LABEL_SHADE)
-    canvas.rect(LEFT, bottom, LABEL_W, ROW_H, stroke=0, fill=1)
-    canvas.setFillColor(black)
-    canvas.setLineWidth(0.8)
-    canvas.rect(LEFT, bottom, RIGHT - LEFT, ROW_H)
-    canvas.line(LEFT + LABEL_W, bottom, LEFT + LABEL_W, top)
-    _draw_text(canvas, font, 11, LEFT + LABEL_W / 2, bottom + 10, label, align="centre")
-    value_width = RIGHT - LEFT - LABEL_W - 16
-    _draw_text(canvas, font, _fit(value, font, 12, value_width), LEFT + LABEL_W + 8, bottom + 10, value)
-    return bottom
-
-
-def _draw_members_table(canvas: Canvas, font: str, members: tuple[HouseholdMember, ...], top: float) -> float:
-    header_bottom = top - 22
-    canvas.setFillColor(LABEL_SHADE)
-    canvas.rect(LEFT, header_bottom, RIGHT - LEFT, 22, stroke=0, fill=1)
-    canvas.setFillColor(black)
-    x = LEFT
-    for heading, width in MEMBER_COLUMNS:
-        size = _fit(heading, font, 10, width - 6)
-        _draw_text(canvas, font, size, x + width / 2, header_bottom + 7, heading, align="centre")
-        x += width
-
-    row_top = header_bottom
-    for member in members:
-        _draw_member_row(canvas, font, member, row_top)
-        row_top -= MEMBER_ROW_H
-
-    canvas.setLineWidth(0.8)
-    canvas.rect(LEFT, row_top, RIGHT - LEFT, top - row_top)
-    x = LEFT
-    for _, width in MEMBER_COLUMNS[:-1]:
-        x += width
-        canvas.line(x, row_top, x, top)
-    canvas.line(LEFT, header_bottom, RIGHT, header_bottom)
-    return row_top
-
-
-def _draw_member_row(canvas: Canvas, font: str, member: HouseholdMember, top: float) -> None:
-    bottom = top - MEMBER_ROW_H
-    canvas.setLineWidth(0.4)
-    canvas.line(LEFT, bottom, RIGHT, bottom)
-    name_w, birth_w, sex_w, rel_w, resident_w = (w for _, w in MEMBER_COLUMNS)
-
-    x = LEFT + 6
-    _draw_text(canvas, font, _fit(member.name_kana, font, 7, name_w - 12), x, bottom + 22, member.name_kana)
-    _draw_text(canvas, font, _fit(member.name, font, 13, name_w - 12), x, bottom + 7, member.name)
-
-    cells = (
-        (wareki(member.birth_date), birth_w),
-        (member.sex, sex_w),
-        (member.relationship, rel_w),
-        (wareki(member.became_resident_on), resident_w),
+    body: list[Block] = [labelled_row(font, "住所", record.address)]
+    if record.head_of_household is not None:
+        body.append(labelled_row(font, "世帯主", record.head_of_household))
+    body += [spacer(12), replace(headings, keep_with_next=True)]
+    body += [_member_block(font, member, columns, headings) for member in record.members]
+    return render_certificate_pdf(
+        record.certification,
+        title=TITLES[record.kind],
+        certifying_sentence=CERTIFYING_SENTENCES[record.kind],
+        verification_code=verification_code,
+        body=body,
+        title_note="（世帯全員）" if record.whole_household else "（世帯一部）",
     )
-    x = LEFT + name_w
-    for text, width in cells:
-        size = _fit(text, font, 10.5, width - 8)
-        _draw_text(canvas, font, size, x + width / 2, bottom + 12, text, align="centre")
-        x += width
 
 
-def _draw_certification(canvas: Canvas, font: str, record: ResidenceRecord) -> None:
-    y = 215.0
-    _draw_text(canvas, font, 12, LEFT + 12, y, CERTIFYING_SENTENCE)
-    _draw_text(canvas, font, 12, LEFT + 24, y - 32, wareki(record.issued_on))
-    seal_size = 58
-    name_right = RIGHT - seal_size
-    _draw_text(canvas, font, 14, name_right, y - 72, record.mayor, align="right")
-    # The seal follows the name where a personal 印 would go, leaving the name legible.
-    _draw_seal(canvas, font, _seal_text(record.mayor), x=name_right + 4, y=y - 94, size=seal_size)
+def _member_columns(show_relationship: bool) -> tuple[tuple[str, float], ...]:
+    """(heading, width) of the main row, summing to the body's width."""
+    birth, sex, relationship = 100.0, 40.0, 65.0
+    resident_on = 120.0
+    name = BODY_W - birth - sex - resident_on - (relationship if show_relationship else 0.0)
+    columns = [("氏名", name), ("生年月日", birth), ("性別", sex)]
+    if show_relationship:
+        columns.append(("続柄", relationship))
+    columns.append(("住民となった年月日", resident_on))
+    return tuple(columns)
 
 
-def _seal_text(mayor: str) -> str:
-    """"みどり市長　青木 一郎" -> "みどり市長之印": the office title, then 之印."""
-    return mayor.split()[0] + "之印"
+def _member_block(font: str, member: HouseholdMember, columns: tuple[tuple[str, float], ...],
+                  headings: Block) -> Block:
+    widths = dict(columns)
+    birth = seireki(member.birth_date) if member.foreign else wareki(member.birth_date)
+    main = [
+        Cell(widths["氏名"], member.name, size=12.5, ruby=member.name_kana),
+        Cell(widths["生年月日"], birth, size=10, align="centre"),
+        Cell(widths["性別"], member.sex, size=10, align="centre"),
+    ]
+    if "続柄" in widths:
+        main.append(Cell(widths["続柄"], member.relationship or "（省略）", size=10, align="centre"))
+    main.append(Cell(widths["住民となった年月日"], wareki(member.became_resident_on), size=10, align="centre"))
+
+    rows = [row(font, main, min_height=MAIN_ROW_H)]
+    rows += [_option_row(font, pairs) for pairs in _option_lines(member)]
+    return ruled_above(stack(rows, heading_on_new_page=headings))
 
 
-def _draw_seal(canvas: Canvas, font: str, text: str, x: float, y: float, size: float) -> None:
-    """A fictional square official seal: red border, characters in vertical columns
-    read right to left, spread as evenly as the character count allows."""
-    canvas.saveState()
-    canvas.setStrokeColor(SEAL_RED)
-    canvas.setFillColor(SEAL_RED)
-    canvas.setLineWidth(2.4)
-    canvas.rect(x, y, size, size)
-    canvas.setLineWidth(0.8)
-    canvas.rect(x + 3, y + 3, size - 6, size - 6)
-
-    columns = _split_columns(text)
-    inner = size - 10
-    col_w = inner / len(columns)
-    for i, column in enumerate(columns):
-        cx = x + size - 5 - col_w * (i + 0.5)
-        row_h = inner / len(column)
-        char_size = min(col_w, row_h) * 0.9
-        for j, char in enumerate(column):
-            cy = y + size - 5 - row_h * (j + 0.5) - char_size * 0.36
-            canvas.setFont(font, char_size)
-            canvas.drawCentredString(cx, cy, char)
-    canvas.restoreState()
+def _option_lines(member: HouseholdMember) -> list[list[tuple[str, str]]]:
+    """The chosen options, as lines of (label, value) pairs; a None is left out."""
+    lines: list[list[tuple[str, str | None]]] = [
+        [("本籍", member.domicile), ("筆頭者", member.domicile_head)],
+        [("個人番号", member.my_number)],
+    ]
+    facts = member.foreign
+    if facts is not None:
+        lines += [
+            [("国籍・地域", facts.nationality), ("在留カード等の番号", facts.residence_card_number)],
+            [("在留資格", facts.status_of_residence)],
+            [("在留期間", facts.period_of_stay), ("在留期間の満了の日", _date_or_none(facts.period_expires_on))],
+        ]
+    chosen = [[(name, value) for name, value in line if value is not None] for line in lines]
+    return [line for line in chosen if line]
 
 
-def _split_columns(text: str) -> list[str]:
-    """Split into about √n columns, longer columns first: 7 chars -> 3, 2, 2."""
-    count = 1
-    while count * count < len(text):
-        count += 1
-    base, extra = divmod(len(text), count)
-    columns, start = [], 0
-    for i in range(count):
-        length = base + (1 if i < extra else 0)
-        columns.append(text[start:start + length])
-        start += length
-    return [c for c in columns if c]
+def _date_or_none(day: date | None) -> str | None:
+    return None if day is None else seireki(day)
 
 
-def _draw_footer(canvas: Canvas, font: str, record: ResidenceRecord) -> None:
-    canvas.setLineWidth(0.4)
-    canvas.line(LEFT, 60, RIGHT, 60)
-    footer = f"{record.municipality}　住民票の写し（コンビニ交付）　証明書番号 {record.serial}　1/1"
-    _draw_text(canvas, font, 7.5, PAGE_W / 2, 48, footer, align="centre")
-    _draw_text(canvas, font, 7.5, PAGE_W / 2, 37,
-               "この証明書はキオスク端末で交付されたものです。内容の照会は交付した市区町村へお問い合わせください。",
-               align="centre")
-
-
-def _draw_text(canvas: Canvas, font: str, size: float, x: float, y: float, text: str,
-               align: str = "left") -> None:
-    canvas.setFont(font, size)
-    if align == "centre":
-        canvas.drawCentredString(x, y, text)
-    elif align == "right":
-        canvas.drawRightString(x, y, text)
-    else:
-        canvas.drawString(x, y, text)
-
-
-def _fit(text: str, font: str, size: float, max_width: float) -> float:
-    """The font size at most `size` at which `text` fits `max_width` (long addresses)."""
-    width = stringWidth(text, font, size)
-    return size if width <= max_width else size * max_width / width
+def _option_row(font: str, pairs: list[tuple[str, str]]) -> Block:
+    values_w = BODY_W - OPTION_LABEL_W * len(pairs)
+    shares = [1.0] if len(pairs) == 1 else [FIRST_OF_TWO, 1.0 - FIRST_OF_TWO]
+    cells: list[Cell] = []
+    for (name, value), share in zip(pairs, shares):
+        cells += [label(OPTION_LABEL_W, name, size=8), Cell(values_w * share, value, size=9.5)]
+    return row(font, cells, min_height=OPTION_ROW_H)
