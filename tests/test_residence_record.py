@@ -1,111 +1,175 @@
-"""住民票の写し rendering and 和暦 dates. All people and places are fictional."""
+"""住民票の写し / 住民票記載事項証明書 rendering and 和暦 dates. All people and places are
+fictional."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date
 from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
-from reportlab.lib.pagesizes import A4
 
+from printouts import fictional_records as fictional
 from printouts import fonts
-from printouts.japanese_era import wareki
-from printouts.records import HouseholdMember, ResidenceRecord
-from printouts.residence_record import CERTIFYING_SENTENCE, MAX_MEMBERS, render_residence_record
+from printouts.japanese_era import seireki, wareki, wareki_year
+from printouts.records import ForeignResidentFacts
+from printouts.residence_record import CERTIFYING_SENTENCES, render_residence_record
+from tests.test_certificates_render import (
+    CODE,
+    assert_every_page_is_bound,
+    assert_font_embedded,
+    assert_within_margins,
+    page_texts,
+    squeeze,
+    text_runs,
+)
+
+TWELVE_DIGITS = re.compile(r"\d{12}")
 
 
-def fictional_record(**changes) -> ResidenceRecord:
-    record = ResidenceRecord(
-        municipality="架空県みどり市",
-        mayor="みどり市長　青木 一郎",
-        address="架空県みどり市若葉台三丁目12番地の4　かえでハイツ201号",
-        head_of_household="架空 太郎",
-        members=(
-            HouseholdMember("架空 太郎", "かくう たろう", date(1978, 4, 2), "男", "世帯主", date(2012, 6, 1)),
-            HouseholdMember("架空 花子", "かくう はなこ", date(1989, 1, 8), "女", "妻", date(2012, 6, 1)),
-            HouseholdMember("架空 一葉", "かくう かずは", date(2019, 5, 1), "女", "子", date(2019, 5, 1)),
-        ),
-        serial="MD-2026-000123",
-        issued_on=date(2026, 11, 23),
-    )
-    return ResidenceRecord(**{**record.__dict__, **changes})
+def render(record=None) -> bytes:
+    return render_residence_record(record or fictional.residence_record(), CODE)
 
 
-def squeeze(text: str) -> str:
-    """Drop all whitespace: extractors split and space Japanese runs unpredictably."""
-    return "".join(text.split())
+def text_of(record) -> str:
+    return "".join(page_texts(render(record)))
 
 
 @pytest.fixture(scope="module")
 def pdf() -> bytes:
-    return render_residence_record(fictional_record())
+    return render()
 
 
 @pytest.fixture(scope="module")
 def page_text(pdf) -> str:
-    return squeeze(PdfReader(BytesIO(pdf)).pages[0].extract_text())
+    return page_texts(pdf)[0]
 
 
 @pytest.mark.parametrize("expected", [
     "住民票の写し",
+    "（世帯全員）",
     "架空県みどり市",
     "架空県みどり市若葉台三丁目12番地の4　かえでハイツ201号",
-    "架空太郎", "架空花子", "架空一葉",
-    "かくうはなこ",
+    "山田 太郎", "山田 花子", "山田 一葉",
+    "やまだ はなこ",
     "昭和53年4月2日", "平成元年1月8日", "令和元年5月1日",  # birth dates
-    "世帯主", "妻", "子",
+    "世帯主", "続柄", "妻", "子",
+    "住民となった年月日", "平成24年6月1日",
     "令和8年11月23日",  # issue date
-    "MD-2026-000123",
-    CERTIFYING_SENTENCE,
+    "999001-20261123-3F9A02C1",
+    CERTIFYING_SENTENCES["copy"],
     "みどり市長　青木 一郎",
 ])
 def test_page_shows(page_text, expected):
     assert squeeze(expected) in page_text
 
 
-def test_one_a4_page(pdf):
-    pages = PdfReader(BytesIO(pdf)).pages
-    assert len(pages) == 1
-    box = pages[0].mediabox
-    assert (float(box.width), float(box.height)) == pytest.approx(A4, abs=0.5)
-
-
-def test_every_font_is_embedded_truetype(pdf):
-    used = PdfReader(BytesIO(pdf)).pages[0]["/Resources"]["/Font"]
-    assert used, "no fonts on the page"
-    for font in used.values():
-        font = font.get_object()
-        assert "IPAexMincho" in font["/BaseFont"]
-        assert "/FontFile2" in font["/FontDescriptor"].get_object()
+def test_one_bound_page_with_embedded_font(pdf):
+    assert len(PdfReader(BytesIO(pdf)).pages) == 1
+    assert_every_page_is_bound(pdf)
+    assert_font_embedded(pdf)
 
 
 def test_same_record_gives_same_bytes(pdf):
-    assert render_residence_record(fictional_record()) == pdf
+    assert render() == pdf
 
 
-def test_notes_are_printed():
-    pdf = render_residence_record(fictional_record(notes=("架空の備考です",)))
-    text = squeeze(PdfReader(BytesIO(pdf)).pages[0].extract_text())
-    assert "備考" in text and "架空の備考です" in text
+def test_items_certificate_of_part_of_the_household():
+    text = text_of(fictional.residence_record(kind="items", whole_household=False, members=(fictional.TARO,)))
+    assert "住民票記載事項証明書" in text and squeeze(CERTIFYING_SENTENCES["items"]) in text
+    assert "（世帯一部）" in text and "世帯全員" not in text
+    assert "住民票の写し" not in text and squeeze(CERTIFYING_SENTENCES["copy"]) not in text
 
 
-def test_household_that_does_not_fit_one_page_is_refused():
-    member = fictional_record().members[0]
-    with pytest.raises(ValueError, match="do not fit"):
-        render_residence_record(fictional_record(members=(member,) * (MAX_MEMBERS + 1)))
+def test_no_members_is_refused():
+    with pytest.raises(ValueError, match="at least one"):
+        render(fictional.residence_record(members=()))
 
 
-def test_largest_household_with_notes_ends_above_the_certification():
-    member = fictional_record().members[0]
-    record = fictional_record(members=(member,) * MAX_MEMBERS, notes=("架空の備考です",))
-    baselines: dict[str, float] = {}
+# --- options: printed only when chosen ---------------------------------------------
 
-    def remember(text, cm, tm, font, size):
-        baselines.setdefault(squeeze(text), tm[5] * cm[3] + cm[5])
+def test_relationship_not_chosen_leaves_no_head_or_relationship():
+    members = tuple(replace(m, relationship=None) for m in fictional.residence_record().members)
+    text = text_of(fictional.residence_record(head_of_household=None, members=members))
+    assert "世帯主" not in text and "続柄" not in text and "妻" not in text
+    assert "山田太郎" in text  # still listed as a member
 
-    PdfReader(BytesIO(render_residence_record(record))).pages[0].extract_text(visitor_text=remember)
-    assert baselines["以下余白"] > baselines[CERTIFYING_SENTENCE] + 20
 
+def test_no_my_number_prints_no_twelve_digit_number(page_text):
+    assert "個人番号" not in page_text
+    assert not TWELVE_DIGITS.search(page_text)
+
+
+def test_my_number_when_chosen():
+    text = text_of(fictional.residence_record(members=(replace(fictional.TARO, my_number="123456789018"),)))
+    assert "個人番号123456789018" in text
+    assert TWELVE_DIGITS.findall(text) == ["123456789018"]
+
+
+def test_no_domicile_prints_no_domicile(page_text):
+    assert "本籍" not in page_text and "筆頭者" not in page_text and "本町" not in page_text
+
+
+def test_domicile_and_its_head_when_chosen():
+    member = replace(fictional.TARO, domicile="架空県みどり市本町一丁目1番地", domicile_head="山田 一郎")
+    text = text_of(fictional.residence_record(members=(member,)))
+    assert "本籍架空県みどり市本町一丁目1番地" in text and "筆頭者山田一郎" in text
+
+
+def test_foreign_member_lines_in_a_mixed_household():
+    pdf = render(fictional.residence_record(members=(fictional.TARO, fictional.AN)))
+    text = "".join(page_texts(pdf))
+    for expected in ("NGUYENVANAN", "グエンヴァンアン", "国籍・地域ベトナム", "在留カード等の番号AB12345678CD",
+                     "在留資格技術・人文知識・国際業務", "在留期間3年", "在留期間の満了の日2029年3月31日",
+                     "1995年9月2日",  # a foreign resident's birth date, in the Western calendar
+                     "山田太郎", "昭和53年4月2日"):
+        assert expected in text
+    assert_within_margins(pdf)
+
+
+def test_foreign_lines_not_chosen_are_left_out():
+    facts = ForeignResidentFacts("ベトナム", None, None, None, None)
+    text = text_of(fictional.residence_record(members=(replace(fictional.AN, foreign=facts),)))
+    assert "国籍・地域ベトナム" in text
+    for absent in ("在留カード", "AB12345678CD", "在留資格", "在留期間", "満了"):
+        assert absent not in text
+
+
+def test_japanese_household_has_no_foreign_lines(page_text):
+    assert "国籍" not in page_text and "在留" not in page_text
+
+
+# --- pagination and long values ----------------------------------------------------
+
+def test_household_of_twelve_runs_over_pages_with_each_member_once():
+    members = fictional.large_household(12)
+    pdf = render(fictional.residence_record(members=members))
+    texts = page_texts(pdf)
+    assert len(texts) >= 2
+    assert_every_page_is_bound(pdf)
+    assert all("住民となった年月日" in text for text in texts)  # column headings on each page
+    whole = "".join(texts)
+    for member in members:
+        assert whole.count(squeeze(member.name)) == 1, member.name
+        assert whole.count(member.my_number) == 1
+    # and in household order
+    positions = [whole.index(squeeze(m.name)) for m in members]
+    assert positions == sorted(positions)
+
+
+def test_long_address_and_name_stay_in_their_boxes():
+    long_name = "NGUYEN THI THANH HUONG MARIA ANNA"  # 33 characters
+    member = replace(fictional.AN, name=long_name)
+    pdf = render(fictional.residence_record(address=fictional.LONG_ADDRESS, members=(fictional.TARO, member)))
+    assert_within_margins(pdf)
+    birth_column = min(x for _, text, x, _, _ in text_runs(pdf) if text == "生年月日")
+    name_runs = [(x, width) for _, text, x, _, width in text_runs(pdf) if text and text in long_name]
+    assert name_runs and all(x + width < birth_column for x, width in name_runs)
+    assert squeeze(fictional.LONG_ADDRESS) in "".join(page_texts(pdf))
+
+
+# --- font and dates ------------------------------------------------------------------
 
 def test_missing_font_names_the_debian_package(monkeypatch, tmp_path):
     monkeypatch.setattr(fonts, "MINCHO_PATH", tmp_path / "missing.ttf")
@@ -135,3 +199,13 @@ def test_wareki(day, expected):
 def test_wareki_before_showa_is_refused():
     with pytest.raises(ValueError):
         wareki(date(1926, 12, 24))
+
+
+@pytest.mark.parametrize("year, expected", [(2026, "令和8年"), (2019, "令和元年"), (2018, "平成30年"),
+                                            (1989, "平成元年")])
+def test_wareki_year(year, expected):
+    assert wareki_year(year) == expected
+
+
+def test_seireki():
+    assert seireki(date(1995, 9, 2)) == "1995年9月2日"
