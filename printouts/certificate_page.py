@@ -19,7 +19,7 @@ from printouts.japanese_era import wareki
 from printouts.page_flow import Block, paginate
 from printouts.records import Certification
 from printouts.seals import draw_official_seal, official_seal_text
-from printouts.text_fit import fit_lines
+from printouts.text_fit import LEADING, draw_lines, draw_string, fitted_size
 from printouts.verification_qr import QrSymbol, draw_qr, qr_symbol
 
 PAGE_W, PAGE_H = A4
@@ -75,7 +75,7 @@ def render_certificate_pdf(certification: Certification, *, title: str, certifyi
         is_last = number == len(pages)
         _draw_header(canvas, font, certification, title, title_note, f"{number} / {len(pages)}")
         bottom = _draw_blocks(canvas, blocks)
-        _draw_text(canvas, font, 10, LEFT + 4 if is_last else RIGHT, bottom - 13,
+        draw_string(canvas, font, 10, LEFT + 4 if is_last else RIGHT, bottom - 13,
                    END_OF_CONTENT if is_last else CONTINUED, align="left" if is_last else "right")
         if is_last:
             _draw_certification(canvas, font, certification, certifying_sentence)
@@ -88,20 +88,20 @@ def render_certificate_pdf(certification: Certification, *, title: str, certifyi
 def _draw_header(canvas: Canvas, font: str, certification: Certification, title: str, title_note: str | None,
                  page_number: str) -> None:
     serial = f"証明書番号　{certification.serial}"
-    _draw_text(canvas, font, 9, RIGHT, HEADER_BASELINE, serial, align="right")
-    _draw_text(canvas, font, 9, RIGHT, PAGE_NUMBER_BASELINE, page_number, align="right")
+    draw_string(canvas, font, 9, RIGHT, HEADER_BASELINE, serial, align="right")
+    draw_string(canvas, font, 9, RIGHT, PAGE_NUMBER_BASELINE, page_number, align="right")
     municipality_w = BODY_W - stringWidth(serial, font, 9) - 20
-    _draw_text(canvas, font, _fitted(certification.municipality, font, 12, municipality_w), LEFT,
+    draw_string(canvas, font, fitted_size(certification.municipality, font, 12, municipality_w), LEFT,
                HEADER_BASELINE, certification.municipality)
     _draw_spaced_title(canvas, font, title)
     if title_note:
-        _draw_text(canvas, font, 10.5, PAGE_W / 2, TITLE_NOTE_BASELINE, title_note, align="centre")
+        draw_string(canvas, font, 10.5, PAGE_W / 2, TITLE_NOTE_BASELINE, title_note, align="centre")
 
 
 def _draw_spaced_title(canvas: Canvas, font: str, title: str) -> None:
     """Centred, letter-spaced as the printed forms are; tighter if the title is long."""
     max_w = BODY_W - 2 * QR_SIDE
-    size = _fitted(title, font, TITLE_SIZE, max_w)
+    size = fitted_size(title, font, TITLE_SIZE, max_w)
     plain_w = stringWidth(title, font, size)
     spacing = max(0.0, min(TITLE_MAX_SPACING, (max_w - plain_w) / max(len(title) - 1, 1)))
     width = plain_w + spacing * (len(title) - 1)
@@ -124,14 +124,14 @@ def _draw_blocks(canvas: Canvas, blocks: list[Block]) -> float:
 
 def _draw_certification(canvas: Canvas, font: str, certification: Certification, sentence: str) -> None:
     sentence_baseline = CERT_TOP - 14
-    _draw_text(canvas, font, _fitted(sentence, font, 12, BODY_W - 12), LEFT + 12, sentence_baseline, sentence)
+    draw_string(canvas, font, fitted_size(sentence, font, 12, BODY_W - 12), LEFT + 12, sentence_baseline, sentence)
     date_baseline = sentence_baseline - 30
-    _draw_text(canvas, font, 12, LEFT + 24, date_baseline, wareki(certification.issued_on))
+    draw_string(canvas, font, 12, LEFT + 24, date_baseline, wareki(certification.issued_on))
 
     mayor_baseline = date_baseline - 38
     name_right = RIGHT - SEAL_SIZE
-    mayor_size = _fitted(certification.mayor, font, 14, BODY_W / 2)
-    _draw_text(canvas, font, mayor_size, name_right, mayor_baseline, certification.mayor, align="right")
+    mayor_size = fitted_size(certification.mayor, font, 14, BODY_W / 2)
+    draw_string(canvas, font, mayor_size, name_right, mayor_baseline, certification.mayor, align="right")
     # The seal follows the name where a personal 印 would go, leaving the name legible.
     draw_official_seal(canvas, font, official_seal_text(certification.mayor), x=name_right + 4,
                        y=mayor_baseline - 22, size=SEAL_SIZE)
@@ -140,27 +140,8 @@ def _draw_certification(canvas: Canvas, font: str, certification: Certification,
 def _draw_footer(canvas: Canvas, font: str, verification_code: str, qr: QrSymbol) -> None:
     canvas.setLineWidth(0.4)
     canvas.line(LEFT, FOOTER_RULE_Y, RIGHT, FOOTER_RULE_Y)
-    _draw_text(canvas, font, 8, LEFT, QR_Y + QR_SIDE - 8, "検証コード")
-    size, lines = fit_lines(verification_code, font, CODE_TEXT_SIZE, CODE_TEXT_WIDTH, 3 * CODE_TEXT_SIZE * 1.2)
-    baseline = QR_Y + QR_SIDE - 22
-    for line in lines:
-        _draw_text(canvas, font, size, LEFT, baseline, line)
-        baseline -= size * 1.2
-    _draw_text(canvas, font, _fitted(KIOSK_NOTE, font, 7, CODE_TEXT_WIDTH), LEFT, QR_Y, KIOSK_NOTE)
+    draw_string(canvas, font, 8, LEFT, QR_Y + QR_SIDE - 8, "検証コード")
+    draw_lines(canvas, font, verification_code, CODE_TEXT_SIZE, LEFT, QR_Y + QR_SIDE - 13, CODE_TEXT_WIDTH,
+               3 * CODE_TEXT_SIZE * LEADING)
+    draw_string(canvas, font, fitted_size(KIOSK_NOTE, font, 7, CODE_TEXT_WIDTH), LEFT, QR_Y, KIOSK_NOTE)
     draw_qr(canvas, qr, QR_X, QR_Y, QR_SIDE)
-
-
-def _draw_text(canvas: Canvas, font: str, size: float, x: float, y: float, text: str, align: str = "left") -> None:
-    canvas.setFont(font, size)
-    if align == "centre":
-        canvas.drawCentredString(x, y, text)
-    elif align == "right":
-        canvas.drawRightString(x, y, text)
-    else:
-        canvas.drawString(x, y, text)
-
-
-def _fitted(text: str, font: str, size: float, max_width: float) -> float:
-    """The size at most `size` at which `text` fits `max_width` on one line."""
-    width = stringWidth(text, font, size)
-    return size if width <= max_width else size * max_width / width

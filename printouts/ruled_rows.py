@@ -7,14 +7,14 @@ cells' text at their nominal size.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal, Sequence
+from typing import Sequence
 
 from reportlab.lib.colors import Color, black
 from reportlab.pdfgen.canvas import Canvas
 
 from printouts.certificate_page import BODY_W, LEFT
 from printouts.page_flow import Block
-from printouts.text_fit import LEADING, fit_lines, lines_height, wrap
+from printouts.text_fit import LEADING, Align, draw_lines, lines_height, wrap
 
 LABEL_SHADE = Color(0.92, 0.92, 0.92)
 RULE_WIDTH = 0.6
@@ -22,9 +22,6 @@ ENTRY_RULE_WIDTH = 1.4
 PAD_X, PAD_Y = 5.0, 3.0  # text keeps this far inside a cell's border
 LABEL_W = 80.0  # the label column of 住所 / 世帯主 / 本籍 rows
 ROW_H = 30.0
-ASCENT = 0.88  # IPAex glyphs rise about this far above the baseline, in em
-
-Align = Literal["left", "centre", "right"]
 
 
 @dataclass(frozen=True)
@@ -97,23 +94,3 @@ def _draw_cell(canvas: Canvas, font: str, cell: Cell, x: float, bottom: float, h
         inner_h -= ruby_h
     draw_lines(canvas, font, cell.text, cell.size, x + PAD_X, bottom + PAD_Y + inner_h, inner_w, inner_h,
                cell.align)
-
-
-def draw_lines(canvas: Canvas, font: str, text: str, size: float, x: float, top: float, width: float,
-               height: float, align: Align = "left") -> None:
-    """`text` fitted into the box below (x, top), centred vertically."""
-    if not text:
-        return
-    size, lines = fit_lines(text, font, size, width, height)
-    block_h = lines_height(len(lines), size)
-    # the first baseline: the text block centred in the box, glyphs' ascent above it
-    baseline = top - (height - block_h) / 2 - size * (LEADING - 1) / 2 - size * ASCENT
-    canvas.setFont(font, size)
-    for line in lines:
-        if align == "centre":
-            canvas.drawCentredString(x + width / 2, baseline, line)
-        elif align == "right":
-            canvas.drawRightString(x + width, baseline, line)
-        else:
-            canvas.drawString(x, baseline, line)
-        baseline -= size * LEADING

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
@@ -164,6 +165,14 @@ def test_each_type_embeds_its_font_and_prints_the_code(rendered, name):
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_same_record_and_code_give_the_same_bytes(rendered, name):
     assert render_certificate(DOCUMENTS[name], CODE) == rendered[name]
+
+
+def test_concurrent_renders_share_nothing(rendered):
+    """Threads rendering different certificates at once each get exactly their own."""
+    names = list(DOCUMENTS) * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda name: render_certificate(DOCUMENTS[name], CODE), names))
+    assert all(pdf == rendered[name] for name, pdf in zip(names, results))
 
 
 def test_another_code_changes_the_page(rendered):
