@@ -67,6 +67,7 @@ def _member_columns(show_relationship: bool) -> tuple[tuple[str, float], ...]:
 def _member_block(font: str, member: HouseholdMember, columns: tuple[tuple[str, float], ...],
                   headings: Block) -> Block:
     widths = dict(columns)
+    # a foreign resident's own dates are Western-calendar, as on the residence card
     birth = seireki(member.birth_date) if member.foreign else wareki(member.birth_date)
     main = [
         Cell(widths["氏名"], member.name, size=12.5, ruby=member.name_kana),

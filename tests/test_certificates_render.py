@@ -23,6 +23,7 @@ from printouts.certificates import render_certificate
 from printouts.family_register import CERTIFYING_SENTENCES as REGISTER_SENTENCES
 from printouts.fonts import mincho
 from printouts.page_flow import Block, BlockTooTall, paginate
+from printouts.pdf_pages import page_digests
 from printouts.records import RegisterEvent
 from printouts.register_annex import CERTIFYING_SENTENCE as ANNEX_SENTENCE
 from printouts.seal_certificate import CERTIFYING_SENTENCE as SEAL_SENTENCE
@@ -281,6 +282,17 @@ def test_large_family_register_runs_over_pages_with_each_person_once():
         top = max(y for y, _ in body)
         top_line = [text for y, text in body if y > top - 3]
         assert top_line[0].startswith("【氏名】") or "（続き）" in top_line, f"page {page + 1} opens with {top_line}"
+
+
+def test_no_page_digest_is_shared_within_or_across_issuances():
+    """Each page's content stream names its certificate and its place in it, so a
+    page 2 can never pass for another certificate's page 2 (Tokushima, 2023)."""
+    record = fictional.large_family_register(6, 4)
+    other = replace(record, certification=replace(record.certification, serial="999001-20261123-00000000"))
+    first = page_digests(render_certificate(record, CODE))
+    second = page_digests(render_certificate(other, CODE))
+    assert len(set(first)) == len(first) >= 2
+    assert not set(first) & set(second)
 
 
 def test_register_event_too_long_for_a_page_is_refused():
