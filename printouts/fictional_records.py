@@ -39,8 +39,10 @@ def verification_code(seed: str = "fictional") -> str:
     return f"KV1-{digest[:60]}.{digest[60:]}{digest[:22]}"[:130]
 
 
-LONG_ADDRESS = "架空県みどり市若葉台三丁目12番地の4　かえでハイツ南棟1201号室（若葉台第二団地管理組合内）"  # 52 chars
-LONG_NAME = "NGUYEN THI THANH HUONG MARIA ANNA"
+# Values at the length limits the layout must hold without overflowing a box.
+LONG_ADDRESS = "架空県みどり市若葉台三丁目一二三四番地の五六七　かえでハイツ南棟一二〇一号室（みどり市若葉台第二団地管理組合事務所気付）"  # 60
+LONG_NAME = "山田花子" * 7 + "太郎"  # 30
+LONG_ALPHABET_NAME = "NGUYEN THI THANH HUONG MARIA ANNA"
 
 TARO = HouseholdMember("山田 太郎", "やまだ たろう", date(1978, 4, 2), "男", "世帯主", date(2012, 6, 1))
 HANAKO = HouseholdMember("山田 花子", "やまだ はなこ", date(1989, 1, 8), "女", "妻", date(2012, 6, 1))

@@ -159,7 +159,7 @@ def test_household_of_twelve_runs_over_pages_with_each_member_once():
 
 
 def test_long_address_and_name_stay_in_their_boxes():
-    long_name = "NGUYEN THI THANH HUONG MARIA ANNA"  # 33 characters
+    long_name = fictional.LONG_ALPHABET_NAME
     member = replace(fictional.AN, name=long_name)
     pdf = render(fictional.residence_record(address=fictional.LONG_ADDRESS, members=(fictional.TARO, member)))
     assert_within_margins(pdf)
