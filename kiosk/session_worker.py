@@ -7,6 +7,7 @@ this visit (certificate, session id) and forgets it when the visit ends.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from devices.printer.base import DocumentPrinter, PrinterError
 from kiosk.binding import BindingError, Expected, check_binding
 from kiosk.events import (Authenticated, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
                           ServiceProblem, WorkerReport)
-from kiosk.issuance_client import IssuanceClient, IssuanceError
+from kiosk.issuance_client import IssuanceClient, IssuanceError, ServiceUnreachable
 from municipal.protocol import IssuanceRequest
 
 log = logging.getLogger("kiosk.worker")
@@ -35,6 +36,10 @@ CARD_PROBLEMS: dict[type[CardError], str] = {
     ReaderUnavailable: "reader",
     PinBlocked: "pin_blocked",
 }
+
+
+# Waits before each attempt to confirm a print; the worker thread waits, never the frame loop.
+CONFIRM_ATTEMPT_DELAYS_S = (0.0, 0.5, 2.0, 5.0)
 
 
 def card_problem_code(exc: CardError) -> str:
@@ -154,6 +159,10 @@ class SessionWorker:
             document = self._issuance.issue(IssuanceRequest(
                 session_id=visit.session_id, request_id=request_id, document_type=document_type, copies=copies))
         except IssuanceError as exc:
+            if isinstance(exc, ServiceUnreachable):
+                # The center may have issued it before the answer was lost: void the
+                # whole request so no document can ever come of it (Yokohama, 2023).
+                self._void(request_id)
             self._report(ServiceProblem(visit.number, exc.code))
             return
         expected = Expected(card_certificate_der=visit.certificate_der, session_id=visit.session_id,
@@ -173,12 +182,24 @@ class SessionWorker:
             self._void(request_id)
             self._report(PrintProblem(visit.number, f"printer_{exc.reason}"))
             return
-        try:
-            self._issuance.confirm_printed(request_id)
-        except IssuanceError as exc:  # printed all the same; the center reconciles from its audit
-            log.warning("printed but not confirmed request=%s code=%s", request_id, exc.code)
+        self._confirm_printed(request_id)
         log.info("printed request=%s pages=%d copies=%d", request_id, result.pages, copies)
         self._report(Printed(visit.number, result.pages, copies))
+
+    def _confirm_printed(self, request_id: str) -> None:
+        """Unconfirmed by its print-by time, the center would void a printed document,
+        so a lost confirmation is retried while there is time."""
+        for delay in CONFIRM_ATTEMPT_DELAYS_S:
+            time.sleep(delay)
+            try:
+                self._issuance.confirm_printed(request_id)
+                return
+            except ServiceUnreachable as exc:
+                log.warning("printed, confirmation not delivered request=%s: %s", request_id, exc.code)
+            except IssuanceError as exc:
+                log.error("printed but the center refused the confirmation request=%s code=%s", request_id, exc.code)
+                return
+        log.error("printed but never confirmed request=%s", request_id)
 
     def _void(self, request_id: str) -> None:
         try:
