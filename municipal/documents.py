@@ -40,6 +40,8 @@ def render_document(conn: sqlite3.Connection, document_type: str, resident_id: s
                     today: dt.date, signer: ec.EllipticCurvePrivateKey) -> RenderedDocument:
     resident = conn.execute("SELECT * FROM residents WHERE id = ?", (resident_id,)).fetchone()
     municipality = _certifying_municipality(conn, document_type, resident)
+    if municipality is None:  # e.g. a family-register document for someone without a register
+        raise Refused("document_not_offered", f"{document_type} is not kept for this resident")
     serial = f"{municipality['code']}-{today:%Y%m%d}-{secrets.token_hex(5).upper()}"
     certification = Certification(municipality=municipality["name"], mayor=municipality["mayor"],
                                   serial=serial, issued_on=today)
