@@ -148,12 +148,12 @@ def build_view(m: Machine) -> View:
                      _("Do not forget your My Number card."), _("Take the certificate from the tray.")],
                     [Button("finish", _("Finish"))] + langs,
                     warning=_("Take your card!"))
-    title, lines = _problem_text(v.problem or "")
+    title, lines = problem_text(v.problem or "")
     return View(f"problem-{v.problem}", _(title), [_(line) for line in lines],
                 [Button("ok", _("Back to start"))] + langs, alert=True)
 
 
-def _problem_text(code: str) -> tuple[str, list[str]]:
+def problem_text(code: str) -> tuple[str, list[str]]:
     if code in PROBLEMS:
         return PROBLEMS[code]
     if code.startswith(("binding_", "printer_")):
