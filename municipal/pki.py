@@ -1,5 +1,6 @@
 """The stub's test PKI: JPKI-like authentication and signature CAs that issue the
-virtual cards (the stub plays J-LIS), and an infrastructure CA for TLS (server and kiosk terminals) and the municipality's
+virtual cards (the stub plays J-LIS), each with a delegated OCSP responder, and an
+infrastructure CA for TLS (server and kiosk terminals) and the municipality's
 manifest-signing certificate.
 
 Everything lives as PEM files in one folder (`PkiFiles`), created once by
@@ -126,13 +127,15 @@ def make_ca(name: x509.Name, years: int = 10) -> KeyAndCert:
 
 
 def _issue_leaf(ca: KeyAndCert, subject: x509.Name, key, *, days: float | None = None,
-                not_after: dt.datetime | None = None, eku=None, san=None, extra=()) -> KeyAndCert:
-    """Valid from yesterday until not_after, or for `days` from now."""
+                not_after: dt.datetime | None = None, not_before: dt.datetime | None = None,
+                eku=None, san=None, extra=()) -> KeyAndCert:
+    """Valid from not_before (default: yesterday) until not_after, or for `days` from now."""
     now = _now()
     if not_after is None:
         not_after = now + dt.timedelta(days=days)
-    builder = (_builder(subject, ca.cert.subject, key.public_key(), now - dt.timedelta(days=1),
-                        not_after)
+    if not_before is None:
+        not_before = now - dt.timedelta(days=1)
+    builder = (_builder(subject, ca.cert.subject, key.public_key(), not_before, not_after)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
@@ -166,7 +169,9 @@ def _end_of_day_jst(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), JST).astimezone(dt.timezone.utc)
 
 
-def _key_usage(*, digital_signature: bool, non_repudiation: bool) -> x509.KeyUsage:
+def key_usage(*, digital_signature: bool, non_repudiation: bool) -> x509.KeyUsage:
+    """The key usage of a JPKI end-entity certificate (authentication: digitalSignature
+    only; signature: both)."""
     return x509.KeyUsage(digital_signature=digital_signature, content_commitment=non_repudiation,
                          key_encipherment=False, data_encipherment=False, key_agreement=False,
                          key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
@@ -177,14 +182,19 @@ def _policy(oid: x509.ObjectIdentifier) -> x509.CertificatePolicies:
 
 
 def issue_auth_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, *, days: float = 5 * 365,
-                           not_after: dt.datetime | None = None) -> x509.Certificate:
+                           not_after: dt.datetime | None = None, not_before: dt.datetime | None = None,
+                           usage: x509.KeyUsage | None = None,
+                           policy: x509.ObjectIdentifier = JPKI_AUTH_POLICY) -> x509.Certificate:
     """A user-authentication certificate of the JPKI profile: no name, no address;
     only a serial-like subject, the authentication policy and digitalSignature use.
-    Valid until not_after (issue_card: the 5th birthday after issue), else for `days`."""
-    extra = ((_key_usage(digital_signature=True, non_repudiation=False), True),
-             (_policy(JPKI_AUTH_POLICY), False))
+    Valid from not_before (default yesterday) until not_after (issue_card: the 5th
+    birthday after issue), else for `days`. `usage` and `policy` exist so tests can
+    make certificates the validation service must refuse."""
+    if usage is None:
+        usage = key_usage(digital_signature=True, non_repudiation=False)
+    extra = ((usage, True), (_policy(policy), False))
     return _issue_leaf(ca, _cn(secrets.token_hex(8).upper()), key, days=days, not_after=not_after,
-                       extra=extra).cert
+                       not_before=not_before, extra=extra).cert
 
 
 def issue_signature_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, holder: CardHolder, *,
@@ -197,10 +207,20 @@ def issue_signature_certificate(ca: KeyAndCert, key: rsa.RSAPrivateKey, holder: 
         x509.OtherName(JPKI_BIRTH_DATE_OID, _der_utf8_string(holder.birth_date.strftime("%Y%m%d"))),
         x509.OtherName(JPKI_ADDRESS_OID, _der_utf8_string(holder.address)),
     ])
-    extra = ((_key_usage(digital_signature=True, non_repudiation=True), True),
+    extra = ((key_usage(digital_signature=True, non_repudiation=True), True),
              (_policy(JPKI_SIGNATURE_POLICY), False), (facts, False))
     return _issue_leaf(ca, _cn(secrets.token_hex(8).upper()), key, not_after=not_after,
                        extra=extra).cert
+
+
+def issue_ocsp_responder(ca: KeyAndCert) -> KeyAndCert:
+    """A delegated OCSP responder for `ca` (RFC 6960 4.2.2.2): EKU OCSPSigning and
+    id-pkix-ocsp-nocheck (clients never ask about the responder itself, so it lives
+    one year only)."""
+    extra = ((key_usage(digital_signature=True, non_repudiation=False), True), (x509.OCSPNoCheck(), False))
+    name = x509.Name([*ca.cert.subject, x509.NameAttribute(NameOID.COMMON_NAME, "OCSP Responder")])
+    return _issue_leaf(ca, name, ec.generate_private_key(ec.SECP256R1()), days=365,
+                       eku=[ExtendedKeyUsageOID.OCSP_SIGNING], extra=extra)
 
 
 def _der_utf8_string(text: str) -> bytes:
@@ -258,6 +278,8 @@ class PkiFiles:
     terminal_cert = property(lambda self: self.folder / "terminal.pem")
     terminal_key = property(lambda self: self.folder / "terminal.key")
     manifest_signer = property(lambda self: self.folder / "municipal-signer.pem")
+    auth_ocsp_responder = property(lambda self: self.folder / "jpki-auth-ocsp.pem")
+    signature_ocsp_responder = property(lambda self: self.folder / "jpki-sign-ocsp.pem")
 
     def load(self, stem: str) -> KeyAndCert:
         return KeyAndCert.read(self.folder, stem)
@@ -266,8 +288,10 @@ class PkiFiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         root = make_ca(STUB_ROOT_NAME)
         root.write(self.folder, "root")
-        make_ca(JPKI_AUTH_CA_NAME).write(self.folder, "jpki-auth-ca")
-        make_ca(JPKI_SIGNATURE_CA_NAME).write(self.folder, "jpki-sign-ca")
+        for stem, name in (("jpki-auth", JPKI_AUTH_CA_NAME), ("jpki-sign", JPKI_SIGNATURE_CA_NAME)):
+            ca = make_ca(name)
+            ca.write(self.folder, f"{stem}-ca")
+            issue_ocsp_responder(ca).write(self.folder, f"{stem}-ocsp")
         server_san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         _issue_leaf(root, _cn("issuance-center.localhost"), ec.generate_private_key(ec.SECP256R1()),
                     days=825, eku=[ExtendedKeyUsageOID.SERVER_AUTH], san=server_san
@@ -275,6 +299,14 @@ class PkiFiles:
         self.issue_terminal(root, terminal_id).write(self.folder, "terminal")
         _issue_leaf(root, _cn("Midori City Certificate Issuance"), ec.generate_private_key(ec.SECP256R1()),
                     days=825).write(self.folder, "municipal-signer")
+
+    def new_terminal(self, terminal_id: str, folder: Path) -> tuple[Path, Path]:
+        """Issue another kiosk's certificate from the stub root into `folder` as
+        <terminal_id>.pem and .key; returns their paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.issue_terminal(self.load("root"), terminal_id).write(folder, terminal_id)
+        return folder / f"{terminal_id}.pem", folder / f"{terminal_id}.key"
 
     @staticmethod
     def issue_terminal(root: KeyAndCert, terminal_id: str) -> KeyAndCert:

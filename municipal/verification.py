@@ -19,6 +19,10 @@ class Refused(Exception):
 
 
 def verify_auth_certificate(der: bytes, ca: x509.Certificate, now: dt.datetime) -> x509.Certificate:
+    """The card's authentication certificate, checked in the order a verifier trusts
+    it: issuer and CA signature (certificate_untrusted), then validity
+    (certificate_not_yet_valid, certificate_expired), then policy and key usage
+    (certificate_policy). Revocation is municipal.revocation's check."""
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
@@ -29,15 +33,19 @@ def verify_auth_certificate(der: bytes, ca: x509.Certificate, now: dt.datetime) 
         cert.verify_directly_issued_by(ca)
     except (InvalidSignature, ValueError, TypeError):
         raise Refused("certificate_untrusted", "the certificate's CA signature does not verify") from None
-    if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
-        raise Refused("certificate_expired", "the certificate is outside its validity period")
+    if now < cert.not_valid_before_utc:
+        raise Refused("certificate_not_yet_valid", "the certificate's validity has not begun")
+    if now > cert.not_valid_after_utc:
+        raise Refused("certificate_expired", "the certificate has expired")
     try:
         policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise Refused("certificate_policy", "the certificate lacks the authentication policy") from None
-    if JPKI_AUTH_POLICY not in [p.policy_identifier for p in policies] or not usage.digital_signature:
-        raise Refused("certificate_policy", "the certificate is not for user authentication")
+        raise Refused("certificate_policy", "the certificate lacks its policy or key usage") from None
+    if JPKI_AUTH_POLICY not in [p.policy_identifier for p in policies]:
+        raise Refused("certificate_policy", "the certificate is not under the authentication policy")
+    if not usage.digital_signature:
+        raise Refused("certificate_policy", "the certificate's key usage excludes digitalSignature")
     if not isinstance(cert.public_key(), rsa.RSAPublicKey):
         raise Refused("certificate_invalid", "the certificate's key is not RSA")
     return cert

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from devices.card.cardfile import CardFile
 from municipal.pki import (
@@ -16,6 +16,7 @@ from municipal.pki import (
     JST,
     CardHolder,
     CardPins,
+    KeyAndCert,
     PkiFiles,
     fifth_birthday_after,
     issue_card,
@@ -112,3 +113,25 @@ def test_pki_files_include_the_signature_ca(tmp_path):
     pki.create("KIOSK-TEST")
     assert pki.signature_ca == tmp_path / "jpki-sign-ca.pem" and (tmp_path / "jpki-sign-ca.key").exists()
     assert pki.load("jpki-sign-ca").cert.subject == JPKI_SIGNATURE_CA_NAME
+
+
+def test_each_jpki_ca_has_a_delegated_ocsp_responder(tmp_path):
+    pki = PkiFiles(tmp_path)
+    pki.create("KIOSK-TEST")
+    for stem, path in (("jpki-auth", pki.auth_ocsp_responder), ("jpki-sign", pki.signature_ocsp_responder)):
+        ca, responder = pki.load(f"{stem}-ca").cert, pki.load(f"{stem}-ocsp").cert
+        assert path == tmp_path / f"{stem}-ocsp.pem"
+        responder.verify_directly_issued_by(ca)
+        assert list(responder.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == \
+            [ExtendedKeyUsageOID.OCSP_SIGNING]
+        responder.extensions.get_extension_for_class(x509.OCSPNoCheck)
+
+
+def test_another_terminal_is_issued_from_the_stub_root(tmp_path):
+    pki = PkiFiles(tmp_path / "pki")
+    pki.create("KIOSK-0001")
+    cert_path, key_path = pki.new_terminal("KIOSK-0002", tmp_path / "out")
+    terminal = KeyAndCert.read(tmp_path / "out", "KIOSK-0002")
+    assert (cert_path, key_path) == (tmp_path / "out" / "KIOSK-0002.pem", tmp_path / "out" / "KIOSK-0002.key")
+    terminal.cert.verify_directly_issued_by(pki.load("root").cert)
+    assert terminal.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "KIOSK-0002"
