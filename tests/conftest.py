@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.pcsc",
     "tests.fixtures.cups",
     "tests.fixtures.stub",
+    "tests.fixtures.receipt_printer",
 ]
