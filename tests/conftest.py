@@ -9,5 +9,6 @@ pytest_plugins = [
     "tests.fixtures.pcsc",
     "tests.fixtures.cups",
     "tests.fixtures.stub",
+    "tests.fixtures.load",
     "tests.fixtures.receipt_printer",
 ]

@@ -1,0 +1,47 @@
+"""Fifty kiosks at once against the issuance stub over mutual TLS, each with its own
+terminal certificate and card, through a proxy that cuts and holds back answers, with
+issuances sent twice at once and the stub killed and restarted mid-run: every kiosk
+gets only its own card's documents, one document per request, and every confirmation
+lands in the registry."""
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks.fault_proxy import FaultProxy, FaultRates
+from benchmarks.issuance_load import LoadPlan, Run, StubProcess, audit_registry, free_port, read_texts, summary
+from tests.fixtures.load import LOAD_KIOSKS
+
+VISITS, DOCS = 2, 3
+# Some held-back answers outlast the kiosks' timeout, so the retry races the answer.
+FAULTS = FaultRates(drop=0.08, slow=0.08, slow_delay=(0.2, 3.0))
+PLAN = LoadPlan(docs_per_visit=DOCS, visits=VISITS, duplicate_rate=0.1, timeout=2.0, card="apdu")
+
+
+async def _drive(run: Run, stub: StubProcess, proxy: FaultProxy) -> None:
+    await run.drive(run.kiosks(LOAD_KIOSKS), stub=stub, restart_after=LOAD_KIOSKS * VISITS * DOCS // 3)
+    await proxy.close()
+
+
+def test_fifty_kiosks_under_faults_get_their_own_documents_once(load_data):
+    stub = StubProcess(load_data, free_port(), workers=2)
+    stub.start()
+    proxy = FaultProxy(stub.port, FAULTS, rng_seed=1)
+    try:
+        async def main():
+            run = Run(load_data, f"https://127.0.0.1:{await proxy.start()}", PLAN)
+            await _drive(run, stub, proxy)
+            return run
+        run = asyncio.run(main())
+    finally:
+        stub.stop()
+    ledger = run.ledger
+    read_texts(ledger, run.population)
+    problems = audit_registry(load_data / "registry.sqlite", ledger)
+    print(f"\nfaults: {proxy.counts}, stub restarts {stub.restarts}\n{summary(ledger, problems)}")
+
+    assert proxy.counts.dropped and proxy.counts.delayed and ledger.duplicated_requests and stub.restarts == 1
+    assert ledger.mixups == []
+    assert ledger.duplicates == []
+    assert ledger.lost == [] and not ledger.refusals
+    assert problems == []
+    assert len(ledger.confirmed) == LOAD_KIOSKS * VISITS * DOCS
