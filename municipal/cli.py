@@ -44,7 +44,7 @@ def init(data_dir: Path, terminal_id: str, seed: dict | None = None) -> None:
         card = issue_card(auth_ca, signature_ca, holders[entry["resident"]], pins,
                           card_id=f"CARD-{entry['resident']}", path=card_path(data_dir, entry["resident"]))
         registry.register_card(cert_sha256(card.auth_certificate_der), entry["resident"], card.card_id,
-                               entry.get("issued_on", today))
+                               entry.get("issued_on", seed.get("cards_issued_on", today)))
 
 def card_holders(seed: dict) -> dict[str, CardHolder]:
     """Each seeded resident as J-LIS would write them on a card; sex as ISO 5218."""
