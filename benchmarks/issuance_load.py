@@ -609,11 +609,13 @@ def phase_report(run: Run, window: Window) -> str:
     done = sum(1 for moment in run.ledger.confirmed.values() if window.holds(moment))
     issue = [v * 1000 for t, v in run.ledger.issue_latency if window.holds(t)]
     visit = [v * 1000 for t, v in run.ledger.visit_latency if window.holds(t)]
+    other = max(0.0, window.machine_cpu - window.stub_cpu - window.generator_cpu)
     return (f"{run.plan.docs_per_visit} document(s) per visit: {done / seconds:6.1f} complete issuances/s | "
             f"issuance p50 {percentile(issue, 50):4.0f} ms p99 {percentile(issue, 99):4.0f} ms | "
-            f"visit p50 {percentile(visit, 50):4.0f} ms p99 {percentile(visit, 99):4.0f} ms | "
-            f"CPU: stub {window.stub_cpu / seconds:.2f} cores, load generator {window.generator_cpu / seconds:.2f}, "
-            f"other {(window.machine_cpu - window.stub_cpu - window.generator_cpu) / seconds:.2f}")
+            f"visit p50 {percentile(visit, 50):4.0f} ms p99 {percentile(visit, 99):4.0f} ms\n"
+            f"  CPU cores: stub {window.stub_cpu / seconds:.2f}, load generator {window.generator_cpu / seconds:.2f}, "
+            f"other processes {other / seconds:.2f} | CPU per complete issuance: stub "
+            f"{window.stub_cpu / max(done, 1) * 1000:.1f} ms, load generator {window.generator_cpu / max(done, 1) * 1000:.1f} ms")
 
 
 def _serve_stub(argv: list[str]) -> None:
