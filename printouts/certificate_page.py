@@ -1,9 +1,12 @@
 """The page furniture every certificate shares, and the assembly of a certificate PDF.
 
-Every page: the municipality, the spaced-out title, 証明書番号 and "x / y", and at the
-bottom the verification code as text and as a QR code. The last page: the certifying
-sentence, the issue date in the Japanese era, the mayor's name and the official seal.
-A renderer only supplies its title, sentence and body blocks (page_flow.Block).
+Every front page: the copy-evident background (anti_copy), the municipality, the
+spaced-out title, 証明書番号 and "x / y" (fronts counted, not backs), and at the bottom a
+microtext rule over the verification code as text and as a QR code. The last front:
+the certifying sentence, the issue date in the Japanese era, the mayor's name and the
+official seal. Each front is followed by its back (back_page), so the PDF is printed
+duplex: front 1, back 1, front 2, back 2... A renderer only supplies its title,
+sentence and body blocks (page_flow.Block).
 """
 from __future__ import annotations
 
@@ -11,13 +14,24 @@ from io import BytesIO
 from typing import Sequence
 
 from reportlab import rl_config
-from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from printouts.anti_copy import Rect, background
+from printouts.back_page import draw_back
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
 from printouts.page_flow import Block, paginate
+from printouts.page_frame import (
+    BODY_W,
+    LEFT,
+    MICROTEXT_CLEARANCE,
+    PAGE_H,
+    PAGE_W,
+    RIGHT,
+    draw_identity,
+    draw_microtext_rule,
+)
 from printouts.records import Certification
 from printouts.seals import draw_official_seal, official_seal_text
 from printouts.text_fit import LEADING, draw_lines, draw_string, fitted_size
@@ -28,25 +42,21 @@ from printouts.verification_qr import QrSymbol, draw_qr, qr_symbol
 # KiB of compressed stream, which a page's drawing does not otherwise cost.
 rl_config.useA85 = 0
 
-PAGE_W, PAGE_H = A4
-LEFT, RIGHT = 50.0, PAGE_W - 50.0
-BODY_W = RIGHT - LEFT
-
-# Header, from the top edge down.
-HEADER_BASELINE = PAGE_H - 42
-PAGE_NUMBER_BASELINE = PAGE_H - 56
+# Header, from the top edge down, under the identity line (page_frame).
 TITLE_BASELINE = PAGE_H - 100
 TITLE_SIZE, TITLE_MAX_SPACING = 22.0, 10.0
 TITLE_NOTE_BASELINE = PAGE_H - 120
 BODY_TOP = PAGE_H - 135
 
 # Footer, from the bottom edge up: the QR code (and its quiet zone) and the code as
-# text to its left, under a rule; nothing else is drawn below the rule.
+# text to its left, under the microtext rule; nothing else, not even the background,
+# is drawn below the rule.
 QR_SIDE = 74.0  # a version-6 code (~130 characters) gets 1.8 pt = 0.63 mm modules
 QR_X, QR_Y = RIGHT - QR_SIDE, 36.0
 FOOTER_RULE_Y = 122.0
 CODE_TEXT_WIDTH = QR_X - 14.0 - LEFT  # stops short of the QR's quiet zone
 CODE_TEXT_SIZE = 7.0
+FRONT_KNOCKOUTS = (Rect(0.0, 0.0, PAGE_W, FOOTER_RULE_Y + MICROTEXT_CLEARANCE),)
 
 # The certifying block sits right above the footer on the last page.
 CERT_BOTTOM = FOOTER_RULE_Y + 8.0
@@ -73,32 +83,31 @@ def render_certificate_pdf(certification: Certification, *, title: str, certifyi
     buffer = BytesIO()
     # invariant: no timestamps or random ids, so the same record gives the same bytes;
     # initialFontName: otherwise every page references an unembedded Helvetica.
-    canvas = Canvas(buffer, pagesize=A4, invariant=True, initialFontName=font)
+    canvas = Canvas(buffer, pagesize=(PAGE_W, PAGE_H), invariant=True, initialFontName=font)
     canvas.setTitle(f"{title} {certification.serial}")
     canvas.setAuthor(certification.municipality)
+    canvas.setViewerPreference("Duplex", "DuplexFlipLongEdge")  # a print dialog's default
 
     for number, blocks in enumerate(pages, start=1):
         is_last = number == len(pages)
-        _draw_header(canvas, font, certification, title, title_note, f"{number} / {len(pages)}")
+        page_label = f"{number} / {len(pages)}"
+        canvas.addLiteral(background(FRONT_KNOCKOUTS))  # first: everything else is drawn over it
+        draw_identity(canvas, font, certification, page_label)
+        _draw_title(canvas, font, title, title_note)
         bottom = _draw_blocks(canvas, blocks)
         draw_string(canvas, font, 10, LEFT + 4 if is_last else RIGHT, bottom - 13,
                    END_OF_CONTENT if is_last else CONTINUED, align="left" if is_last else "right")
         if is_last:
             _draw_certification(canvas, font, certification, certifying_sentence)
-        _draw_footer(canvas, font, verification_code, qr)
+        _draw_footer(canvas, font, certification, verification_code, qr)
+        canvas.showPage()
+        draw_back(canvas, font, certification, page_label, verification_code, qr)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def _draw_header(canvas: Canvas, font: str, certification: Certification, title: str, title_note: str | None,
-                 page_number: str) -> None:
-    serial = f"証明書番号　{certification.serial}"
-    draw_string(canvas, font, 9, RIGHT, HEADER_BASELINE, serial, align="right")
-    draw_string(canvas, font, 9, RIGHT, PAGE_NUMBER_BASELINE, page_number, align="right")
-    municipality_w = BODY_W - stringWidth(serial, font, 9) - 20
-    draw_string(canvas, font, fitted_size(certification.municipality, font, 12, municipality_w), LEFT,
-               HEADER_BASELINE, certification.municipality)
+def _draw_title(canvas: Canvas, font: str, title: str, title_note: str | None) -> None:
     _draw_spaced_title(canvas, font, title)
     if title_note:
         draw_string(canvas, font, 10.5, PAGE_W / 2, TITLE_NOTE_BASELINE, title_note, align="centre")
@@ -143,9 +152,9 @@ def _draw_certification(canvas: Canvas, font: str, certification: Certification,
                        y=mayor_baseline - 22, size=SEAL_SIZE)
 
 
-def _draw_footer(canvas: Canvas, font: str, verification_code: str, qr: QrSymbol) -> None:
-    canvas.setLineWidth(0.4)
-    canvas.line(LEFT, FOOTER_RULE_Y, RIGHT, FOOTER_RULE_Y)
+def _draw_footer(canvas: Canvas, font: str, certification: Certification, verification_code: str,
+                 qr: QrSymbol) -> None:
+    draw_microtext_rule(canvas, font, certification, FOOTER_RULE_Y)
     draw_string(canvas, font, 8, LEFT, QR_Y + QR_SIDE - 8, "検証コード")
     draw_lines(canvas, font, verification_code, CODE_TEXT_SIZE, LEFT, QR_Y + QR_SIDE - 13, CODE_TEXT_WIDTH,
                3 * CODE_TEXT_SIZE * LEADING)

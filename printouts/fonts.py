@@ -1,4 +1,5 @@
-"""The Mincho font certificates are printed in, registered with reportlab once."""
+"""The fonts certificates are printed in: Mincho, registered with reportlab once; and
+Gothic, only rasterised (the copy-evident background's hidden word), never embedded."""
 from __future__ import annotations
 
 from functools import cache
@@ -10,6 +11,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 MINCHO = "IPAexMincho"  # the name renderers pass to setFont()
 MINCHO_PATH = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
 MINCHO_PACKAGE = "fonts-ipaexfont-mincho"
+GOTHIC_PATH = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
+GOTHIC_PACKAGE = "fonts-ipaexfont-gothic"
 
 
 class FontMissing(RuntimeError):
@@ -19,10 +22,18 @@ class FontMissing(RuntimeError):
 @cache
 def mincho() -> str:
     """Register IPAex Mincho (reportlab embeds a subset per PDF) and return its name."""
-    if not MINCHO_PATH.is_file():
-        raise FontMissing(
-            f"Mincho font not found at {MINCHO_PATH}; install the Debian package "
-            f"{MINCHO_PACKAGE} (scripts/install-system-deps.sh)"
-        )
-    pdfmetrics.registerFont(TTFont(MINCHO, str(MINCHO_PATH)))
+    pdfmetrics.registerFont(TTFont(MINCHO, str(_installed(MINCHO_PATH, MINCHO_PACKAGE))))
     return MINCHO
+
+
+def gothic_path() -> Path:
+    """IPAex Gothic's file, for drawing with Pillow."""
+    return _installed(GOTHIC_PATH, GOTHIC_PACKAGE)
+
+
+def _installed(path: Path, package: str) -> Path:
+    if not path.is_file():
+        raise FontMissing(
+            f"font not found at {path}; install the Debian package {package} (scripts/install-system-deps.sh)"
+        )
+    return path

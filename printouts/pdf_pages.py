@@ -1,7 +1,10 @@
 """Pages of the PDFs we render: how many, and a digest of each one's content.
 
 The manifest binds every page by its digest, so the kiosk can tell that page 2 of a
-certificate is page 2 of this certificate and no other (Tokushima, 2023).
+certificate is page 2 of this certificate and no other (Tokushima, 2023). A
+certificate's pages alternate fronts and backs (printouts.certificate_page); a back is
+a page like any other here, so it is bound too, and it names its certificate and its
+front ("裏面 1 / 2"), so its digest is unique as well.
 """
 from __future__ import annotations
 

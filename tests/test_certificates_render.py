@@ -1,6 +1,7 @@
 """Every certificate type, read back the way a resident or a recipient would see it:
 the text on each page (pypdf), where it sits, the embedded font, and the QR code's
-modules in a 300 dpi rasterisation. All people and places are fictional."""
+modules in a 300 dpi rasterisation. Pages come as sheets printed duplex: each front
+is followed by its back. All people and places are fictional."""
 from __future__ import annotations
 
 import re
@@ -17,6 +18,7 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from printouts import back_page
 from printouts import fictional_records as fictional
 from printouts.certificate_page import BODY_TOP, LEFT, PAGE_H, QR_SIDE, QR_X, QR_Y, RIGHT
 from printouts.certificates import render_certificate
@@ -45,6 +47,10 @@ def squeeze(text: str) -> str:
 
 def page_texts(pdf: bytes) -> list[str]:
     return [squeeze(page.extract_text()) for page in PdfReader(BytesIO(pdf)).pages]
+
+
+def front_texts(pdf: bytes) -> list[str]:
+    return page_texts(pdf)[0::2]
 
 
 def text_runs(pdf: bytes) -> list[tuple[int, str, float, float, float]]:
@@ -76,14 +82,21 @@ def assert_within_margins(pdf: bytes) -> None:
 
 
 def assert_every_page_is_bound(pdf: bytes) -> None:
-    """Serial and "x / y" on every page, certification and 以下余白 on the last only."""
+    """Fronts and backs alternate, each with the serial. A front says "x / y" (fronts
+    counted), its back "裏面 x / y" and the code; certification and 以下余白 on the last
+    front only."""
     texts = page_texts(pdf)
-    for number, text in enumerate(texts, start=1):
-        assert f"証明書番号{SERIAL}" in text
-        assert f"{number}/{len(texts)}" in text
-        assert ("以下余白" in text) == (number == len(texts))
-        assert ("（次頁に続く）" in text) == (number != len(texts))
-        assert ("みどり市長青木一郎" in text) == (number == len(texts))
+    assert len(texts) % 2 == 0
+    fronts, backs = texts[0::2], texts[1::2]
+    for number, (front, back) in enumerate(zip(fronts, backs), start=1):
+        is_last = number == len(fronts)
+        assert f"証明書番号{SERIAL}" in front and f"証明書番号{SERIAL}" in back
+        assert f"{number}/{len(fronts)}" in front and "裏面" not in front
+        assert f"裏面{number}/{len(fronts)}" in back and squeeze(CODE) in back
+        assert ("以下余白" in front) == is_last
+        assert ("（次頁に続く）" in front) == (not is_last)
+        assert ("みどり市長青木一郎" in front) == is_last
+        assert "以下余白" not in back and "みどり市長青木一郎" not in back
 
 
 def assert_font_embedded(pdf: bytes) -> None:
@@ -97,16 +110,21 @@ def assert_font_embedded(pdf: bytes) -> None:
             assert "/FontFile2" in font["/FontDescriptor"].get_object()
 
 
-def drawn_qr(pdf: bytes, page: int, tmp_path: Path) -> tuple[list[list[bool]], bool]:
+FRONT_QR = (QR_X, QR_Y, QR_SIDE)  # lower-left corner and side, in points
+BACK_QR = (back_page.QR_X, back_page.QR_Y, back_page.QR_SIDE)
+
+
+def drawn_qr(pdf: bytes, page: int, tmp_path: Path, where=FRONT_QR) -> tuple[list[list[bool]], bool]:
     """The QR region of `page` (1-based) rasterised at 300 dpi: each module's centre
     read as dark or light, and whether the quiet zone around the symbol is blank."""
     dpi = 300
     px = dpi / 72
     modules = len(segno.make(CODE, error=ERROR_LEVEL, micro=False).matrix)
-    module = QR_SIDE / modules
+    qr_x, qr_y, qr_side = where
+    module = qr_side / modules
     margin = QUIET_ZONE_MODULES * module
-    left, top = QR_X - margin, PAGE_H - (QR_Y + QR_SIDE + margin)
-    side = QR_SIDE + 2 * margin
+    left, top = qr_x - margin, PAGE_H - (qr_y + qr_side + margin)
+    side = qr_side + 2 * margin
     source = tmp_path / "certificate.pdf"
     source.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-gray", "-singlefile",
@@ -123,7 +141,7 @@ def drawn_qr(pdf: bytes, page: int, tmp_path: Path) -> tuple[list[list[bool]], b
             for r in range(modules)]
     ring = [i * module / 2 + module / 4 for i in range(2 * (modules + 2 * QUIET_ZONE_MODULES))]
     quiet = not any(dark(x, y) for x in ring for y in ring
-                    if not (margin < x < margin + QR_SIDE and margin < y < margin + QR_SIDE))
+                    if not (margin < x < margin + qr_side and margin < y < margin + qr_side))
     return read, quiet
 
 
@@ -146,11 +164,12 @@ def rendered() -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
-def test_each_type_is_one_bound_a4_page_with_its_title(rendered, name):
+def test_each_type_is_one_bound_a4_sheet_with_its_title(rendered, name):
     pdf = rendered[name]
     pages = PdfReader(BytesIO(pdf)).pages
-    assert len(pages) == 1
-    assert (float(pages[0].mediabox.width), float(pages[0].mediabox.height)) == pytest.approx(A4, abs=0.5)
+    assert len(pages) == 2  # the front and its back
+    for page in pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.5)
     text = page_texts(pdf)[0]
     assert TITLES[name] in text
     assert "架空県みどり市" in text and "令和8年11月23日" in text
@@ -195,9 +214,10 @@ def test_empty_code_is_refused():
 # --- QR code ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["residence", "family_register"])
-def test_qr_matches_segno_matrix_for_the_code(rendered, name, tmp_path):
+@pytest.mark.parametrize("page, where", [(1, FRONT_QR), (2, BACK_QR)], ids=["front", "back"])
+def test_qr_matches_segno_matrix_for_the_code(rendered, name, page, where, tmp_path):
     expected = [[bool(m) for m in row] for row in segno.make(CODE, error=ERROR_LEVEL, micro=False).matrix]
-    read, quiet = drawn_qr(rendered[name], 1, tmp_path)
+    read, quiet = drawn_qr(rendered[name], page, tmp_path, where)
     assert read == expected
     assert quiet, "something is drawn in the QR code's quiet zone"
 
@@ -206,8 +226,13 @@ def test_qr_is_on_every_page_of_a_long_certificate(tmp_path):
     pdf = render_certificate(fictional.large_family_register(6, 4), CODE)
     expected = [[bool(m) for m in row] for row in segno.make(CODE, error=ERROR_LEVEL, micro=False).matrix]
     for page in range(1, len(PdfReader(BytesIO(pdf)).pages) + 1):
-        read, quiet = drawn_qr(pdf, page, tmp_path)
+        read, quiet = drawn_qr(pdf, page, tmp_path, FRONT_QR if page % 2 else BACK_QR)
         assert read == expected and quiet, f"page {page}"
+
+
+def test_each_back_tells_the_recipient_how_to_check_it(rendered):
+    back = page_texts(rendered["residence"])[1]
+    assert squeeze(back_page.INSTRUCTIONS) in back and back_page.HEADING in back
 
 
 # --- 印鑑登録証明書 ---------------------------------------------------------------------
@@ -269,15 +294,15 @@ def test_individual_register_has_its_own_title_and_sentence():
 def test_large_family_register_runs_over_pages_with_each_person_once():
     record = fictional.large_family_register(6, 4)
     pdf = render_certificate(record, CODE)
-    texts = page_texts(pdf)
+    texts = front_texts(pdf)
     assert len(texts) >= 2
     assert_every_page_is_bound(pdf)
     whole = "".join(texts)
     for person in record.persons:
         assert whole.count(f"【氏名】{squeeze(person.name)}") == 1
     assert whole.count("【出生日】") == len(record.persons)
-    # a later page opens with a person's heading, or names whose events continue there
-    for page in range(1, len(texts)):
+    # a later front opens with a person's heading, or names whose events continue there
+    for page in range(2, 2 * len(texts), 2):
         body = [(y, text) for index, text, _, y, _ in text_runs(pdf) if index == page and y < BODY_TOP]
         top = max(y for y, _ in body)
         top_line = [text for y, text in body if y > top - 3]
@@ -315,7 +340,7 @@ def test_long_annex_repeats_its_column_headings():
     entry = fictional.register_annex().entries[0]
     entries = tuple(replace(entry, name=f"山田 {i:02d}") for i in range(30))
     pdf = render_certificate(fictional.register_annex(entries=entries), CODE)
-    texts = page_texts(pdf)
+    texts = front_texts(pdf)
     assert len(texts) >= 2
     assert_every_page_is_bound(pdf)
     assert all("住所を定めた年月日" in text for text in texts)
