@@ -59,14 +59,65 @@ class ServiceProblem(WorkerReport):
 
 
 @dataclass(frozen=True)
+class FeeQuoted(WorkerReport):
+    """Answer to `quote_fee`: which coins and notes the machine takes for this fee,
+    given the change it holds now (so the resident knows before paying)."""
+
+    due: int
+    accepted: tuple[int, ...]  # yen values of the coins and notes it takes now
+    refused: tuple[int, ...]  # ones it takes on other days but cannot change now
+
+
+@dataclass(frozen=True)
+class PaymentOpened(WorkerReport):
+    """The center issued the document, it is bound to this card, and the acceptor is
+    open for `due` yen."""
+
+    due: int
+    pages: int  # pages of one copy
+    accepted: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PaymentProgress(WorkerReport):
+    credited: int
+    due: int
+
+
+@dataclass(frozen=True)
+class PaymentCancelled(WorkerReport):
+    """The resident cancelled (or the payment timed out): money back, request voided."""
+
+    refunded: int
+    owed: int = 0  # what the hoppers could not give back: staff pay it
+
+
+@dataclass(frozen=True)
+class PaymentProblem(WorkerReport):
+    code: str  # payment_unavailable, payment_jammed, payment_lost, change_short
+    refunded: int = 0
+    owed: int = 0
+
+
+@dataclass(frozen=True)
+class PrintProgress(WorkerReport):
+    sheet: int  # sheets out so far, over all copies
+    sheets: int
+
+
+@dataclass(frozen=True)
 class Printed(WorkerReport):
     pages: int
     copies: int
+    change: int = 0  # yen given back as change
+    owed: int = 0  # change the hoppers could not give: staff pay it
 
 
 @dataclass(frozen=True)
 class PrintProblem(WorkerReport):
     code: str  # binding_<check>, printer_<reason>
+    refunded: int = 0  # the fee was given back (nothing valid was printed)
+    owed: int = 0
 
 
 def post(report: WorkerReport | CardPresence) -> None:

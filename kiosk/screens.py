@@ -15,7 +15,12 @@ from kiosk.states import PIN_LENGTH, Machine, State
 class Button:
     action: str
     label: str
-    style: str = "primary"  # primary, secondary, key, choice (a wide tile in the body)
+    # primary, secondary (bottom row); key (keypad, +/-); choice (a wide tile in the body);
+    # check (a tile with a tick box, `checked` says its state); header (language and
+    # display buttons in the title bar, on every screen)
+    style: str = "primary"
+    checked: bool = False
+    detail: str | None = None  # one explaining line under a choice or check tile
 
 
 @dataclass
@@ -29,6 +34,13 @@ class View:
     pin_filled: int = 0
     spinner: bool = False
     alert: bool = False  # a problem screen: marked in the title bar
+    big: str | None = None  # one large figure: the amount inserted, "3 / 5" pages printed
+    progress: float | None = None  # 0..1, drawn as a bar with the figure beside it
+    flash: bool = False  # the warning box blinks (take your card)
+    sound: str | None = None  # played once when this screen appears: chime, alert, done
+    prompt: str | None = None  # "need more time?" overlay text; its buttons have style "prompt"
+    large_text: bool = False
+    high_contrast: bool = False
 
 
 DOCUMENT_TITLES = {

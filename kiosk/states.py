@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
                           ServiceProblem, Tap, WorkerReport)
-from municipal.protocol import DocumentOffer
+from municipal.protocol import DocumentOffer, DocumentOptions
 
 log = logging.getLogger("kiosk.states")
 
@@ -42,7 +42,14 @@ class Worker(Protocol):
     def open_card(self, visit: int) -> None: ...
     def end_visit(self) -> None: ...
     def authenticate(self, visit: int, pin: bytearray) -> None: ...
-    def issue_and_print(self, visit: int, document_type: str, copies: int) -> None: ...
+    def quote_fee(self, visit: int, fee_yen: int) -> None:
+        """Answer FeeQuoted: what the machine takes for this fee, given its change."""
+    def request_and_pay(self, visit: int, document_type: str, options: DocumentOptions, copies: int) -> None:
+        """Issue, check the binding, take the fee, print, confirm. Reports PaymentOpened,
+        PaymentProgress..., then PrintProgress... and Printed; or PaymentCancelled,
+        PaymentProblem, PrintProblem, ServiceProblem. Every paid step is journaled."""
+    def cancel_payment(self, visit: int) -> None:
+        """Called from the main thread while a payment is open: stop, refund, void."""
 
 
 @dataclass
