@@ -141,6 +141,11 @@ def build_app(config: ServiceConfig) -> Starlette:
             return endpoint
         return wrap
 
+    async def health(request: Request):
+        """For the kiosk's self-test: answers only a terminal TLS and the registry accept."""
+        terminal = terminal_of(request)
+        return JSONResponse({"status": "ok", "terminal": terminal})
+
     @audited("challenge")
     async def new_challenge(request: Request):
         terminal = terminal_of(request)
@@ -311,6 +316,7 @@ def build_app(config: ServiceConfig) -> Starlette:
 
     request_id_path = "{request_id:str}"
     routes = [
+        Route(f"{API}/health", health, methods=["GET"]),
         Route(f"{API}/challenges", new_challenge, methods=["POST"]),
         Route(f"{API}/sessions", new_session, methods=["POST"]),
         Route(f"{API}/issuances", issue, methods=["POST"]),
