@@ -5,6 +5,7 @@ set -euo pipefail
 mode=${1:-test}
 
 pkgs=(python3 python3-venv python3-dev gcc fonts-ipaexfont-mincho fonts-ipaexfont-gothic
+      fonts-wqy-microhei fonts-nanum fonts-dejavu-core  # screen text in Chinese, Korean, Vietnamese
       libpcsclite-dev swig libcups2-dev)          # fonts; headers for pyscard and pycups
 if [ "$mode" = test ]; then
   pkgs+=(pcscd vsmartcard-vpcd                   # PC/SC daemon and the virtual reader
