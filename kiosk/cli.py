@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from kiosk.i18n import LANGUAGES
 from municipal.service import KNOWN_FAULTS
 
 EXIT_PRINTED, EXIT_NOT_PRINTED, EXIT_CONFIG = 0, 2, 3
@@ -17,7 +18,8 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Path | None) -> int:
+def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Path | None,
+              documents: tuple[str, ...] = ("residence_record",), cancel_payment: bool = False) -> int:
     """Runs the UI until it is closed, or until the autopilot finishes its session."""
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -25,7 +27,7 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     import pygame  # after SDL's environment is set
 
     from kiosk.app import run_loop
-    from kiosk.autopilot import Autopilot
+    from kiosk.autopilot import Autopilot, Hand
     from kiosk.events import post
     from kiosk.states import Machine
     from kiosk.wiring import devices
@@ -44,7 +46,10 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
         return EXIT_CONFIG
     machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
                       now=time.monotonic())
-    pilot = Autopilot(autopilot_pin, out_dir) if autopilot_pin is not None else None
+    pilot = None
+    if autopilot_pin is not None:
+        hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
+        pilot = Autopilot(autopilot_pin, out_dir, documents, hand=hand, cancel_payment=cancel_payment)
     card_monitor.start()
     try:
         run_loop(machine, surface, pilot)
@@ -68,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--autopilot", action="store_true", help="drive a whole session by touch events")
         p.add_argument("--out", type=Path, default=Path("out"), help="screenshots and printed PDFs")
         p.add_argument("--pin", help="what the autopilot types")
+        p.add_argument("--document", action="append", dest="documents", metavar="TYPE",
+                       help="what the autopilot gets, in order (default: residence_record)")
+        p.add_argument("--cancel-payment", action="store_true",
+                       help="the autopilot inserts a coin, then cancels the payment")
     demo, run = sub.choices["demo"], sub.choices["run"]
     demo.add_argument("--resident", default="R0001", help="whose virtual card is on the reader")
     demo.add_argument("--data", type=Path, default=Path("var/embedded"), help="the stub's data folder")
@@ -76,10 +85,19 @@ def main(argv: list[str] | None = None) -> int:
                       help="test only: make the stub misbehave")
     demo.add_argument("--stub-pretend-now", metavar="ISO",
                       help="test only: the stub's municipal calendar starts at this moment (Japan time)")
-    demo.add_argument("--language", choices=["ja", "en"], default="ja")
+    demo.add_argument("--language", choices=sorted(LANGUAGES), default="ja")
     run.add_argument("--config", type=Path, required=True)
+    selftest = sub.add_parser("selftest", help="check every device headless; exit 0 only if all pass")
+    selftest.add_argument("--config", type=Path, help="default: the embedded defaults, with the stub started")
+    selftest.add_argument("--test-page", action="store_true", help="also print a test page")
+    selftest.add_argument("--data", type=Path, default=Path("var/embedded"), help="the stub's data folder")
+    selftest.add_argument("--out", type=Path, default=Path("out"), help="the embedded print folder's parent")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if args.command == "selftest":
+        from kiosk.selftest import selftest as run_selftest
+        return run_selftest(args.config, test_page=args.test_page, data_dir=args.data, out_dir=args.out)
 
     from kiosk.config import ConfigError, load_config
 
@@ -92,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.autopilot and not args.pin:
             parser.error("--autopilot needs --pin with `kiosk run`")
         return run_kiosk(config, headless=args.headless, autopilot_pin=args.pin if args.autopilot else None,
-                         out_dir=args.out)
+                         out_dir=args.out, documents=tuple(args.documents or ("residence_record",)),
+                         cancel_payment=args.cancel_payment)
 
     from kiosk.embedded import embedded_config, ensure_stub_data, free_port, running_stub, seeded_pin
 
@@ -107,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     with running_stub(args.data, free_port(), tuple(args.fault), log_file=args.out / "issuance-stub.log",
                       pretend_now=args.stub_pretend_now) as url:
         config = embedded_config(args.data, url, args.resident, args.out / "printed", language=args.language)
-        return run_kiosk(config, headless=headless, autopilot_pin=pin if autopilot else None, out_dir=args.out)
+        return run_kiosk(config, headless=headless, autopilot_pin=pin if autopilot else None, out_dir=args.out,
+                         documents=tuple(args.documents or ("residence_record",)),
+                         cancel_payment=args.cancel_payment)
 
 
 if __name__ == "__main__":

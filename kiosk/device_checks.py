@@ -33,6 +33,9 @@ from municipal.protocol import API
 CLOCK_COMMAND = ["timedatectl", "show", "-p", "NTPSynchronized", "--value"]
 MAX_CLOCK_OFFSET_S = 30.0  # against the center's clock, when timedatectl cannot tell
 CERT_EXPIRY_WARNING = dt.timedelta(days=30)
+# Seconds each check may take; the printer's and the center's add their own timeouts.
+LIMITS = {"card_reader": 5.0, "card": 10.0, "document_printer": 10.0, "receipt_printer": 8.0,
+          "payment": 10.0, "issuance_center": 2.0, "clock": 8.0}
 
 
 @dataclass(frozen=True)
@@ -53,22 +56,24 @@ def run_checks(config: KioskConfig, *, test_page: bool = False, card: CardTransp
     `card` and `payment` are devices the running kiosk already holds open (a serial
     port cannot be opened twice, and a simulated device keeps its cash levels); when
     absent the checks open their own from the configuration and close them again."""
-    plan: list[tuple[str, float, Callable[[], str]]] = [
-        ("card_reader", 5.0, lambda: _card_reader(config, card)),
-        ("card", 10.0, lambda: _card(config, card)),
-        ("document_printer", config.printer.timeout_s + 10 if test_page else 10.0,
-         lambda: _document_printer(config, test_page)),
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("card_reader", lambda: _card_reader(config, card)),
+        ("card", lambda: _card(config, card)),
+        ("document_printer", lambda: _document_printer(config, test_page)),
     ]
     receipt = getattr(config, "receipt_printer", None)
     if receipt is not None:
-        plan.append(("receipt_printer", 8.0, lambda: _receipt_printer(receipt)))
+        checks.append(("receipt_printer", lambda: _receipt_printer(receipt)))
     payment_config = getattr(config, "payment", None)
     if payment is not None or payment_config is not None:
-        plan.append(("payment", 10.0, lambda: _payment(payment_config, payment)))
-    plan += [
-        ("issuance_center", config.issuance.timeout_s + 2, lambda: _issuance_center(config)),
-        ("clock", 8.0, lambda: _clock(config)),
+        checks.append(("payment", lambda: _payment(payment_config, payment)))
+    checks += [
+        ("issuance_center", lambda: _issuance_center(config)),
+        ("clock", lambda: _clock(config)),
     ]
+    extra = {"document_printer": config.printer.timeout_s if test_page else 0.0,
+             "issuance_center": config.issuance.timeout_s}
+    plan = [(name, LIMITS[name] + extra.get(name, 0.0), check) for name, check in checks]
     return _run_all(plan)
 
 
