@@ -49,7 +49,7 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
             elif event.type == KIOSK_EVENT:
                 machine.handle(event.report, now)
         machine.tick(now)
-        view = build_view(machine)
+        view = build_view(machine, now)
         targets = renderer.draw(view, now)
         pygame.display.flip()
         if observer is not None and observer.after_frame(view, targets, surface, machine, now):

@@ -18,13 +18,44 @@ STEP_S = 0.15  # between two taps, so every screen is drawn before it is left
 GIVE_UP_S = 90.0
 
 
+class Hand:
+    """What a resident does besides touching the screen, on simulated devices: coins
+    into the acceptor, the card off the reader. Either may be missing (real devices)."""
+
+    def __init__(self, payment=None, card=None):
+        self._bus = getattr(payment, "bus", None)  # the simulated acceptor's controls
+        self._card = card  # an in-process transport, which can be "pulled"
+
+    def can_pay(self) -> bool:
+        return self._bus is not None
+
+    def pay(self, due: int, credited: int) -> None:
+        """Inserts one coin or note towards what is still due, the largest that fits."""
+        left = due - credited
+        if left >= 1000 and self._bus.insert_note(1000):
+            return
+        for coin in (500, 100, 50, 10):
+            if coin <= max(left, 10):
+                self._bus.insert_coin(coin)
+                return
+
+    def can_pull_card(self) -> bool:
+        return self._card is not None and hasattr(self._card, "remove")
+
+    def pull_card(self) -> None:
+        self._card.remove()
+
+
 class Autopilot:
-    def __init__(self, pin: str, out_dir: Path, document_type: str = "residence_record"):
+    def __init__(self, pin: str, out_dir: Path, documents: tuple[str, ...] = ("residence_record",),
+                 hand: Hand | None = None, cancel_payment: bool = False):
         self.pin = pin
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.document_type = document_type
-        self.outcome: str | None = None  # "printed", or "problem:<code>", or "gave_up"
+        self.documents = list(documents)
+        self.hand = hand or Hand()
+        self.cancel_payment = cancel_payment
+        self.outcome: str | None = None  # "printed", "cancelled", "problem:<code>", or "gave_up"
         self._seen: set[tuple] = set()
         self._shots = 0
         self._next_step_at = 0.0
@@ -46,16 +77,15 @@ class Autopilot:
             return True
         if action is not None:
             self._tap(action, targets)
-            self._next_step_at = now + STEP_S
+        self._next_step_at = now + STEP_S
         return False
 
     def _decide(self, view: View, machine: Machine) -> str | None:
         name = view.name
+        v = machine.visit
         if name == "welcome":
-            if machine.completed_visits:
-                self.outcome = "printed"
-                return "stop"
             if self._left_welcome:
+                self.outcome = self.outcome or ("printed" if machine.completed_visits else "stopped")
                 return "stop"
             self._left_welcome = True
             return "start"
@@ -64,11 +94,34 @@ class Autopilot:
                 self._typing = [f"digit:{d}" for d in self.pin] + ["ok"]
             return self._typing.pop(0)
         if name == "choose_document":
-            return f"doc:{self.document_type}"
-        if name == "confirm":
-            return "print"
-        if name == "done":
-            return "finish"
+            wanted = f"doc:{self.documents[0]}"
+            if any(b.action == wanted for b in view.buttons):
+                return wanted
+            return "page:next" if any(b.action == "page:next" for b in view.buttons) else "cancel"
+        if name in ("members", "options", "copies"):
+            return "next"
+        if name == "fee":
+            return "pay" if any(b.action == "pay" for b in view.buttons) else None
+        if name == "paying":
+            if self.cancel_payment and v.credited:
+                return "cancel"
+            if self.hand.can_pay() and v.credited < v.due:
+                self.hand.pay(v.due, v.credited)
+            return None
+        if name == "more":
+            self.documents.pop(0)
+            self.outcome = "printed"
+            return "another" if self.documents and any(b.action == "another" for b in view.buttons) else "finish"
+        if name == "take_card":
+            if not self.hand.can_pull_card():
+                return "stop"  # a real reader: the card stays until a person takes it
+            self.hand.pull_card()
+            return None
+        if name == "take_documents":
+            return "ok"
+        if name == "cancelled":
+            self.outcome = "cancelled"
+            return "ok"
         if name.startswith("problem-"):
             self.outcome = f"problem:{name.removeprefix('problem-')}"
             return "ok"

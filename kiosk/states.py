@@ -10,14 +10,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Protocol
 
-from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
-                          ServiceProblem, Tap, WorkerReport)
+from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, FeeQuoted, PaymentCancelled,
+                          PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrintProblem,
+                          PrintProgress, ServiceProblem, Tap, WorkerReport)
 from municipal.protocol import DocumentOffer, DocumentOptions
 
 log = logging.getLogger("kiosk.states")
 
 PIN_LENGTH = 4
 MAX_COPIES = 5
+TILES_PER_PAGE = 4  # choice and check tiles on one screen; more go on further pages
+MORE_TIME_PROMPT_S = 15.0  # "need more time?" shows this long before a screen's limit
+# Further documents without a new PIN while the center's session lasts (600 s there).
+MORE_DOCUMENTS_WINDOW_S = 540.0
+LEAVE_S = 10.0  # "take your certificate" stays this long, then welcome
+CHIME_EVERY_S = 6.0  # the take-your-card chime repeats until the card is gone
 
 
 class State(Enum):
@@ -26,15 +33,28 @@ class State(Enum):
     PIN = "pin"
     CHECKING = "checking"
     CHOOSE_DOCUMENT = "choose_document"
-    CONFIRM = "confirm"
+    MEMBERS = "members"  # whom a 住民票 lists
+    OPTIONS = "options"  # what it shows
+    COPIES = "copies"
+    FEE = "fee"  # the total and what the machine takes
+    PREPARING = "preparing"  # the center issues it, the kiosk checks it is this card's
+    PAYING = "paying"
+    REFUNDING = "refunding"
     PRINTING = "printing"
-    DONE = "done"
+    MORE = "more"  # printed: another document, or finish
+    TAKE_CARD = "take_card"
+    TAKE_DOCUMENTS = "take_documents"
+    CANCELLED = "cancelled"
     PROBLEM = "problem"
 
 
-# While the kiosk waits on a device or the center, the resident is not expected to
-# touch anything; the worker's own time limits end those states.
-NO_INACTIVITY_LIMIT = {State.WELCOME, State.CHECKING, State.PRINTING}
+# The resident is not expected to touch anything here: the worker or the card ends them.
+NO_INACTIVITY_LIMIT = {State.WELCOME, State.CHECKING, State.PREPARING, State.REFUNDING, State.PRINTING,
+                       State.TAKE_CARD, State.TAKE_DOCUMENTS}
+# Money or paper is on the move: the visit must not end under it, whatever the card does.
+MONEY_STATES = {State.PREPARING, State.PAYING, State.REFUNDING, State.PRINTING}
+# Once the first document is out, taking the card away is how a resident leaves.
+CHOOSING_STATES = {State.CHOOSE_DOCUMENT, State.MEMBERS, State.OPTIONS, State.COPIES, State.FEE}
 
 
 class Worker(Protocol):
@@ -61,14 +81,37 @@ class Visit:
     tries_left: int | None = None
     pin_was_wrong: bool = False
     documents: tuple[DocumentOffer, ...] = ()
+    authenticated_at: float | None = None
+    page: int = 0  # of the tiles on a choosing screen
+    # the document being chosen
     document: DocumentOffer | None = None
+    members: set[str] = field(default_factory=set)
+    include: set[str] = field(default_factory=set)
     copies: int = 1
+    quote: FeeQuoted | None = None
+    # the payment and print of it
+    due: int = 0
+    credited: int = 0
+    sheets: tuple[int, int] = (0, 0)
+    change: int = 0
+    refunded: int = 0
+    owed: int = 0
+    printed_documents: int = 0
     problem: str | None = None
-    printed_pages: int = 0
 
     def wipe(self) -> None:
         self.pin[:] = bytes(len(self.pin))
         self.pin.clear()
+
+    @property
+    def fee(self) -> int:
+        return self.document.fee_yen * self.copies if self.document else 0
+
+    def options(self) -> DocumentOptions:
+        doc = self.document
+        everyone = {m.id for m in doc.members}
+        members = None if not doc.members or self.members == everyone else tuple(self.members)
+        return DocumentOptions(members=members, include=tuple(self.include))
 
 
 class Machine:
@@ -80,10 +123,17 @@ class Machine:
         self.state = State.WELCOME
         self.visit = Visit()
         self.last_input_at = now
+        self.entered_at = now  # when the current state began (chimes, leaving screens)
         self.completed_visits = 0
+        self.visits_started = 0
         self.card_present = False  # as the card monitor last reported
         self.reader_lost = False
-        self._visits_started = 0
+        self.out_of_service: str | None = None  # set by staff in maintenance mode
+        self.language_menu = False
+        self.large_text = False
+        self.high_contrast = False
+        self.prompting = False  # "need more time?" is on screen
+        self.leaving_with_documents = False  # the visit ended with paper in the tray
 
     # --- entry points ------------------------------------------------------------
 
@@ -94,8 +144,7 @@ class Machine:
             self.card_present, self.reader_lost = event.present, event.reader_lost
         if isinstance(event, Tap):
             self.last_input_at = now
-            if event.action.startswith("lang:"):
-                self.language = event.action.split(":", 1)[1]
+            if self._display_tap(event.action):
                 return
         handler = TRANSITIONS.get((self.state, type(event)))
         if handler is None:
@@ -104,22 +153,75 @@ class Machine:
         if new_state is not None and new_state is not self.state:
             log.info("state %s -> %s", self.state.value, new_state.value)
             self.state = new_state
-            self.last_input_at = now
+            self.last_input_at = self.entered_at = now
+            self.prompting = self.language_menu = False
 
     def tick(self, now: float) -> None:
         """Called every frame: the inactivity limit of the current screen."""
+        if self.state is State.TAKE_DOCUMENTS and now - self.entered_at >= LEAVE_S:
+            self._go(self._end_visit(), now)
+            return
         if self.state in NO_INACTIVITY_LIMIT:
             return
-        if now - self.last_input_at >= self.inactivity_timeout_s:
+        if self.state is State.PAYING and self.visit.credited >= self.visit.due:
+            return  # paid: printing starts, nothing to cancel
+        idle = now - self.last_input_at
+        self.prompting = idle >= self.inactivity_timeout_s - MORE_TIME_PROMPT_S
+        if idle >= self.inactivity_timeout_s:
             log.info("inactivity timeout in %s", self.state.value)
-            self._end_visit()
-            self.state = State.WELCOME
+            self._go(self._expire(), now)
+
+    def more_documents_allowed(self, now: float) -> bool:
+        started = self.visit.authenticated_at
+        return started is not None and now - started < MORE_DOCUMENTS_WINDOW_S
 
     # --- helpers used by the transitions -----------------------------------------
 
+    def _go(self, state: State, now: float) -> None:
+        if state is not self.state:
+            log.info("state %s -> %s", self.state.value, state.value)
+        self.state = state
+        self.last_input_at = self.entered_at = now
+        self.prompting = self.language_menu = False
+
+    def _display_tap(self, action: str) -> bool:
+        """Language and display taps work on every screen and change nothing else."""
+        if self.prompting:
+            if action == "more_time":
+                self.prompting = False
+                return True
+            return action != "end_now"  # behind the prompt, only its buttons count
+        if action == "lang:menu":
+            self.language_menu = not self.language_menu
+        elif action.startswith("lang:"):
+            self.language = action.split(":", 1)[1]
+            self.language_menu = False
+        elif action == "a11y:text":
+            self.large_text = not self.large_text
+        elif action == "a11y:contrast":
+            self.high_contrast = not self.high_contrast
+        else:
+            return False
+        return True
+
+    def _expire(self) -> State:
+        if self.state is State.PAYING:  # the money goes back before anything else
+            self.worker.cancel_payment(self.visit.number)
+            return State.REFUNDING
+        return self._leave()
+
+    def _leave(self) -> State:
+        """The resident is done: wipe the visit, then make sure the card and any paper
+        go home with them."""
+        self.leaving_with_documents = self.visit.printed_documents > 0
+        self._end_visit()
+        if self.card_present:
+            return State.TAKE_CARD
+        return State.TAKE_DOCUMENTS if self.leaving_with_documents else State.WELCOME
+
     def _start_visit(self) -> State:
-        self._visits_started += 1
-        self.visit = Visit(number=self._visits_started)
+        self.visits_started += 1
+        self.visit = Visit(number=self.visits_started)
         self.worker.begin_visit(self.visit.number)
         if self.reader_lost:
             return self._problem("reader")
@@ -132,23 +234,25 @@ class Machine:
         self.visit = Visit()
         self.worker.end_visit()
         self.language = self.default_language
+        self.large_text = self.high_contrast = False
         return State.WELCOME
 
-    def _problem(self, code: str) -> State:
+    def _problem(self, code: str, refunded: int = 0, owed: int = 0) -> State:
         self.visit.wipe()  # nothing typed survives a problem
         self.visit.problem = code
-        log.info("problem shown code=%s", code)
+        self.visit.refunded, self.visit.owed = refunded, owed
+        log.info("problem shown code=%s refunded=%d owed=%d", code, refunded, owed)
         return State.PROBLEM
 
 
 # --- transitions: (state, event type) -> what happens -----------------------------
 
 def _welcome_tap(m: Machine, tap: Tap) -> State | None:
-    return m._start_visit() if tap.action == "start" else None
+    return m._start_visit() if tap.action == "start" and not m.out_of_service else None
 
 
-def _place_card_tap(m: Machine, tap: Tap) -> State | None:
-    return m._end_visit() if tap.action == "cancel" else None
+def _cancel_tap(m: Machine, tap: Tap) -> State | None:
+    return m._leave() if tap.action in ("cancel", "end_now") else None
 
 
 def _card_placed(m: Machine, ev: CardPresence) -> State | None:
@@ -163,11 +267,15 @@ def _card_taken_away(m: Machine, ev: CardPresence) -> State | None:
     """The card left while the resident still needed it: nothing more can be done."""
     if ev.present:
         return None
+    if m.state in CHOOSING_STATES and m.visit.printed_documents:
+        return m._leave()  # leaving after a first document: no more to choose
     return m._problem("reader" if ev.reader_lost else "card_removed")
 
 
-def _card_taken_after_printing(m: Machine, ev: CardPresence) -> State | None:
-    return None if ev.present else m._end_visit()
+def _card_gone(m: Machine, ev: CardPresence) -> State | None:
+    if ev.present:
+        return None
+    return State.TAKE_DOCUMENTS if m.leaving_with_documents else State.WELCOME
 
 
 def _card_ready(m: Machine, ev: CardReady) -> State:
@@ -191,9 +299,7 @@ def _pin_tap(m: Machine, tap: Tap) -> State | None:
         m.worker.authenticate(m.visit.number, pin)
         m.visit.wipe()
         return State.CHECKING
-    elif tap.action == "cancel":
-        return m._end_visit()
-    return None
+    return _cancel_tap(m, tap)
 
 
 def _pin_wrong(m: Machine, ev: PinWrong) -> State:
@@ -204,73 +310,218 @@ def _pin_wrong(m: Machine, ev: PinWrong) -> State:
 
 def _authenticated(m: Machine, ev: Authenticated) -> State:
     m.visit.documents = ev.documents
+    m.visit.authenticated_at = m.last_input_at
     return State.CHOOSE_DOCUMENT if ev.documents else m._problem("no_documents")
 
 
-def _service_problem(m: Machine, ev: ServiceProblem | PrintProblem) -> State:
+def _service_problem(m: Machine, ev: ServiceProblem) -> State:
     return m._problem(ev.code)
 
 
+def _page_tap(m: Machine, tap: Tap) -> bool:
+    if tap.action == "page:next":
+        m.visit.page += 1
+    elif tap.action == "page:prev":
+        m.visit.page = max(0, m.visit.page - 1)
+    else:
+        return False
+    return True
+
+
 def _choose_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if _page_tap(m, tap):
+        return None
     if tap.action.startswith("doc:"):
         wanted = tap.action.split(":", 1)[1]
-        m.visit.document = next((d for d in m.visit.documents if d.type == wanted), None)
-        m.visit.copies = 1
-        return State.CONFIRM if m.visit.document else None
-    return m._end_visit() if tap.action == "cancel" else None
+        v.document = next((d for d in v.documents if d.type == wanted and d.available), None)
+        if v.document is None:
+            return None
+        v.members = {mem.id for mem in v.document.members if mem.is_cardholder}
+        v.include, v.copies, v.quote, v.page = set(), 1, None, 0
+        if len(v.document.members) > 1:
+            return State.MEMBERS
+        return State.OPTIONS if v.document.options else State.COPIES
+    return _cancel_tap(m, tap)
 
 
-def _confirm_tap(m: Machine, tap: Tap) -> State | None:
-    if tap.action == "copies+":
-        m.visit.copies = min(MAX_COPIES, m.visit.copies + 1)
-    elif tap.action == "copies-":
-        m.visit.copies = max(1, m.visit.copies - 1)
+def _members_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if _page_tap(m, tap):
+        return None
+    if tap.action.startswith("member:"):
+        v.members ^= {tap.action.split(":", 1)[1]}
+    elif tap.action == "all":
+        v.members = {mem.id for mem in v.document.members}
+    elif tap.action == "next" and v.members:
+        v.page = 0
+        return State.OPTIONS if v.document.options else State.COPIES
     elif tap.action == "back":
+        v.page = 0
         return State.CHOOSE_DOCUMENT
-    elif tap.action == "print":
-        m.worker.issue_and_print(m.visit.number, m.visit.document.type, m.visit.copies)
-        return State.PRINTING
-    elif tap.action == "cancel":
-        return m._end_visit()
+    return _cancel_tap(m, tap)
+
+
+def _options_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if _page_tap(m, tap):
+        return None
+    if tap.action.startswith("option:"):
+        v.include ^= {tap.action.split(":", 1)[1]}
+    elif tap.action == "next":
+        return State.COPIES
+    elif tap.action == "back":
+        v.page = 0
+        return State.MEMBERS if len(v.document.members) > 1 else State.CHOOSE_DOCUMENT
+    return _cancel_tap(m, tap)
+
+
+def _copies_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if tap.action == "copies+":
+        v.copies = min(MAX_COPIES, v.document.max_copies, v.copies + 1)
+    elif tap.action == "copies-":
+        v.copies = max(1, v.copies - 1)
+    elif tap.action == "next":
+        v.quote = None
+        m.worker.quote_fee(v.number, v.fee)
+        return State.FEE
+    elif tap.action == "back":
+        if v.document.options:
+            return State.OPTIONS
+        return State.MEMBERS if len(v.document.members) > 1 else State.CHOOSE_DOCUMENT
+    return _cancel_tap(m, tap)
+
+
+def _fee_quoted(m: Machine, ev: FeeQuoted) -> None:
+    m.visit.quote = ev
+
+
+def _fee_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if tap.action == "pay" and v.quote is not None:
+        v.due, v.credited = v.fee, 0
+        m.worker.request_and_pay(v.number, v.document.type, v.options(), v.copies)
+        return State.PREPARING
+    if tap.action == "back":
+        return State.COPIES
+    return _cancel_tap(m, tap)
+
+
+def _payment_opened(m: Machine, ev: PaymentOpened) -> State:
+    m.visit.due, m.visit.credited = ev.due, 0
+    return State.PAYING
+
+
+def _payment_progress(m: Machine, ev: PaymentProgress) -> None:
+    m.visit.credited, m.visit.due = ev.credited, ev.due
+
+
+def _paying_tap(m: Machine, tap: Tap) -> State | None:
+    if tap.action in ("cancel", "end_now") and m.visit.credited < m.visit.due:
+        m.worker.cancel_payment(m.visit.number)
+        return State.REFUNDING
     return None
 
 
+def _payment_cancelled(m: Machine, ev: PaymentCancelled) -> State:
+    m.visit.refunded, m.visit.owed = ev.refunded, ev.owed
+    return State.CANCELLED
+
+
+def _payment_problem(m: Machine, ev: PaymentProblem) -> State:
+    return m._problem(ev.code, ev.refunded, ev.owed)
+
+
+def _print_progress(m: Machine, ev: PrintProgress) -> State:
+    m.visit.sheets = (ev.sheet, ev.sheets)
+    return State.PRINTING
+
+
+def _print_problem(m: Machine, ev: PrintProblem) -> State:
+    return m._problem(ev.code, ev.refunded, ev.owed)
+
+
 def _printed(m: Machine, ev: Printed) -> State:
-    m.visit.printed_pages = ev.pages * ev.copies
+    v = m.visit
+    v.change, v.owed = ev.change, ev.owed
+    v.printed_documents += 1
+    v.sheets = (v.sheets[1] or ev.pages * ev.copies,) * 2
     m.completed_visits += 1
-    return State.DONE
+    return State.MORE
 
 
-def _finish_tap(m: Machine, tap: Tap) -> State | None:
-    return m._end_visit() if tap.action in ("finish", "ok") else None
+def _more_tap(m: Machine, tap: Tap) -> State | None:
+    v = m.visit
+    if tap.action == "another" and m.more_documents_allowed(m.last_input_at):
+        v.document, v.page, v.change, v.owed = None, 0, 0, 0
+        return State.CHOOSE_DOCUMENT
+    return m._leave() if tap.action in ("finish", "end_now") else None
+
+
+def _more_card_gone(m: Machine, ev: CardPresence) -> State | None:
+    return None if ev.present else m._leave()
+
+
+def _back_to_start_tap(m: Machine, tap: Tap) -> State | None:
+    return m._leave() if tap.action in ("ok", "end_now") else None
+
+
+def _take_documents_tap(m: Machine, tap: Tap) -> State | None:
+    return m._end_visit() if tap.action == "ok" else None
 
 
 Transition = Callable[[Machine, object], "State | None"]
 
 TRANSITIONS: dict[tuple[State, type], Transition] = {
     (State.WELCOME, Tap): _welcome_tap,
-    (State.PLACE_CARD, Tap): _place_card_tap,
+    (State.PLACE_CARD, Tap): _cancel_tap,
     (State.PLACE_CARD, CardPresence): _card_placed,
     (State.PLACE_CARD, CardReady): _card_ready,
     (State.PLACE_CARD, CardProblem): _card_problem,
     (State.PIN, Tap): _pin_tap,
     (State.PIN, CardPresence): _card_taken_away,
     (State.CHECKING, CardPresence): _card_taken_away,
-    (State.CHOOSE_DOCUMENT, CardPresence): _card_taken_away,
-    (State.CONFIRM, CardPresence): _card_taken_away,
     (State.CHECKING, PinWrong): _pin_wrong,
     (State.CHECKING, CardProblem): _card_problem,
     (State.CHECKING, Authenticated): _authenticated,
     (State.CHECKING, ServiceProblem): _service_problem,
     (State.CHOOSE_DOCUMENT, Tap): _choose_tap,
-    (State.CONFIRM, Tap): _confirm_tap,
+    (State.MEMBERS, Tap): _members_tap,
+    (State.OPTIONS, Tap): _options_tap,
+    (State.COPIES, Tap): _copies_tap,
+    (State.FEE, Tap): _fee_tap,
+    (State.FEE, FeeQuoted): _fee_quoted,
+    (State.FEE, PaymentProblem): _payment_problem,
+    (State.PREPARING, PaymentOpened): _payment_opened,
+    (State.PREPARING, ServiceProblem): _service_problem,
+    (State.PREPARING, PrintProblem): _print_problem,
+    (State.PREPARING, PaymentProblem): _payment_problem,
+    (State.PAYING, Tap): _paying_tap,
+    (State.PAYING, PaymentProgress): _payment_progress,
+    (State.PAYING, PaymentCancelled): _payment_cancelled,
+    (State.PAYING, PaymentProblem): _payment_problem,
+    (State.PAYING, PrintProgress): _print_progress,
+    (State.PAYING, PrintProblem): _print_problem,
+    (State.PAYING, Printed): _printed,
+    (State.REFUNDING, PaymentCancelled): _payment_cancelled,
+    (State.REFUNDING, PaymentProblem): _payment_problem,
+    (State.REFUNDING, PrintProgress): _print_progress,  # paid in full just before the cancel
+    (State.REFUNDING, Printed): _printed,
+    (State.REFUNDING, PrintProblem): _print_problem,
+    (State.PRINTING, PrintProgress): _print_progress,
     (State.PRINTING, Printed): _printed,
-    (State.PRINTING, PrintProblem): _service_problem,
+    (State.PRINTING, PrintProblem): _print_problem,
     (State.PRINTING, ServiceProblem): _service_problem,
-    (State.DONE, Tap): _finish_tap,
-    (State.DONE, CardPresence): _card_taken_after_printing,
-    (State.PROBLEM, Tap): _finish_tap,
+    (State.MORE, Tap): _more_tap,
+    (State.MORE, CardPresence): _more_card_gone,
+    (State.TAKE_CARD, CardPresence): _card_gone,
+    (State.TAKE_DOCUMENTS, Tap): _take_documents_tap,
+    (State.CANCELLED, Tap): _back_to_start_tap,
+    (State.PROBLEM, Tap): _back_to_start_tap,
 }
+for _state in CHOOSING_STATES:
+    TRANSITIONS[(_state, CardPresence)] = _card_taken_away
 
 
 def _check_graph() -> None:

@@ -2,10 +2,11 @@
 PIN keypad and leftovers from a previous visit."""
 from __future__ import annotations
 
-from kiosk.events import Authenticated, CardPresence, CardReady, PinWrong, Printed, Tap
+from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, PaymentCancelled, PaymentOpened,
+                          PaymentProgress, PinWrong, Printed, PrintProblem, PrintProgress, Tap)
 from kiosk.screens import build_view
-from kiosk.states import Machine, State
-from municipal.protocol import DocumentOffer
+from kiosk.states import MORE_TIME_PROMPT_S, Machine, State
+from municipal.protocol import DocumentOffer, DocumentOptions, MemberChoice
 
 TIMEOUT = 30.0
 
@@ -26,8 +27,14 @@ class RecordingWorker:
     def authenticate(self, visit, pin):
         self.calls.append(("authenticate", visit, bytes(pin)))
 
-    def issue_and_print(self, visit, document_type, copies):
-        self.calls.append(("print", visit, document_type, copies))
+    def quote_fee(self, visit, fee_yen):
+        self.calls.append(("quote", visit, fee_yen))
+
+    def request_and_pay(self, visit, document_type, options, copies):
+        self.calls.append(("pay", visit, document_type, options, copies))
+
+    def cancel_payment(self, visit):
+        self.calls.append(("cancel_payment", visit))
 
 
 def machine_at_pin(now=0.0):
@@ -152,18 +159,178 @@ def test_a_lost_reader_shows_the_reader_screen():
     assert build_view(m).name == "problem-reader"
 
 
-def test_taking_the_card_after_printing_returns_to_welcome():
+HOUSEHOLD = (MemberChoice(id="a", name="山田　太郎", is_cardholder=True),
+             MemberChoice(id="b", name="山田　花子", is_cardholder=False),
+             MemberChoice(id="c", name="山田　一郎", is_cardholder=False))
+RESIDENCE = DocumentOffer(type="residence_record", fee_yen=200, available=True,
+                          options=("relationship", "my_number"), members=HOUSEHOLD)
+SEAL = DocumentOffer(type="seal_certificate", fee_yen=300, available=True)
+
+
+def machine_at_documents(card_on_reader=True):
     m, worker = machine_at_pin()
+    m.handle(CardPresence(card_on_reader), 0)
     type_digits(m, "1234")
     m.handle(Tap("ok"), 0)
-    m.handle(Authenticated(m.visit.number, (DocumentOffer(type="residence_record", fee_yen=200, available=True),)), 0)
-    m.handle(Tap("doc:residence_record"), 0)
-    m.handle(Tap("print"), 0)
-    m.handle(Printed(m.visit.number, pages=1, copies=1), 0)
-    assert m.state is State.DONE
-    m.handle(CardPresence(False), 1)
+    m.handle(Authenticated(m.visit.number, (RESIDENCE, SEAL)), 0)
+    assert m.state is State.CHOOSE_DOCUMENT
+    return m, worker
+
+
+def tap(m, *actions, now=0.0):
+    for action in actions:
+        m.handle(Tap(action), now)
+
+
+def pay_and_print(m, fee, now=0.0):
+    n = m.visit.number
+    m.handle(FeeQuoted(n, due=fee, accepted=(10, 50, 100, 500), refused=(1000,)), now)
+    tap(m, "pay", now=now)
+    assert m.state is State.PREPARING
+    m.handle(PaymentOpened(n, due=fee, pages=1, accepted=(10, 50, 100, 500)), now)
+    m.handle(PaymentProgress(n, credited=fee, due=fee), now)
+    m.handle(PrintProgress(n, sheet=1, sheets=1), now)
+    m.handle(Printed(n, pages=1, copies=1, change=0), now)
+    assert m.state is State.MORE
+
+
+def test_members_and_options_chosen_on_screen_are_what_the_center_is_asked_for():
+    m, worker = machine_at_documents()
+    tap(m, "doc:residence_record")
+    assert m.state is State.MEMBERS
+    view = build_view(m)
+    ticks = {b.action: b.checked for b in view.buttons if b.style == "check"}
+    assert ticks == {"member:a": True, "member:b": False, "member:c": False}  # the card holder by default
+    tap(m, "member:c", "next", "option:my_number", "next", "copies+", "next")
+    assert m.state is State.FEE and ("quote", m.visit.number, 400) in worker.calls
+    tap(m, "pay")
+    assert m.state is State.FEE, "no payment before the machine has said what it takes"
+    m.handle(FeeQuoted(m.visit.number, due=400, accepted=(100,), refused=(500, 1000)), 0)
+    assert "¥500" in build_view(m).warning
+    tap(m, "pay")
+    assert worker.calls[-1] == ("pay", m.visit.number, "residence_record",
+                                DocumentOptions(members=("a", "c"), include=("my_number",)), 2)
+
+
+def test_nobody_ticked_cannot_go_on_and_everyone_means_the_whole_household():
+    m, worker = machine_at_documents()
+    tap(m, "doc:residence_record", "member:a", "next")
+    assert m.state is State.MEMBERS and build_view(m).warning
+    tap(m, "all", "next", "next", "next", "pay")
+    m.handle(FeeQuoted(m.visit.number, due=200, accepted=(100,), refused=()), 0)
+    tap(m, "pay")
+    assert worker.calls[-1][3] == DocumentOptions(members=None, include=())
+
+
+def test_the_inserted_amount_counts_up_and_cancel_gives_it_back():
+    m, worker = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
+    tap(m, "pay")
+    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
+    m.handle(PaymentProgress(m.visit.number, credited=200, due=300), 0)
+    assert build_view(m).big == "¥200 / ¥300"
+    tap(m, "cancel")
+    assert m.state is State.REFUNDING and worker.calls[-1] == ("cancel_payment", m.visit.number)
+    m.handle(PaymentCancelled(m.visit.number, refunded=200), 1)
+    assert m.state is State.CANCELLED
+    assert any("¥200" in line for line in build_view(m).lines)
+
+
+def test_walking_away_from_a_payment_refunds_it_after_asking_for_more_time():
+    m, worker = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
+    tap(m, "pay")
+    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
+    m.handle(PaymentProgress(m.visit.number, credited=100, due=300), 0)
+    m.tick(TIMEOUT - MORE_TIME_PROMPT_S + 0.1)
+    view = build_view(m)
+    assert view.prompt and {b.action for b in view.buttons if b.style == "prompt"} == {"more_time", "end_now"}
+    m.tick(TIMEOUT + 0.1)
+    assert m.state is State.REFUNDING and ("cancel_payment", m.visit.number) in worker.calls
+
+
+def test_more_time_keeps_the_screen_and_its_choices():
+    m, _ = machine_at_documents()
+    tap(m, "doc:residence_record", "member:b")
+    m.tick(TIMEOUT - 1)
+    assert build_view(m).prompt
+    tap(m, "member:c", now=TIMEOUT - 1)  # behind the prompt: does nothing
+    tap(m, "more_time", now=TIMEOUT - 1)
+    m.tick(TIMEOUT + 5)
+    assert m.state is State.MEMBERS and m.visit.members == {"a", "b"} and not build_view(m).prompt
+
+
+def test_a_paid_print_that_fails_says_what_happened_to_the_money():
+    m, _ = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
+    tap(m, "pay")
+    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
+    m.handle(PaymentProgress(m.visit.number, credited=300, due=300), 0)
+    m.handle(PrintProblem(m.visit.number, "printer_paper_out", refunded=300), 0)
+    view = build_view(m)
+    assert view.name == "problem-printer_paper_out" and view.alert
+    assert any("¥300" in line for line in view.lines)
+
+
+def test_a_second_document_needs_no_new_pin_and_the_card_is_asked_for_at_the_end():
+    m, worker = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    pay_and_print(m, 300)
+    tap(m, "another")
+    assert m.state is State.CHOOSE_DOCUMENT
+    assert not [c for c in worker.calls if c[0] == "authenticate"][1:]
+    tap(m, "doc:seal_certificate", "next")
+    pay_and_print(m, 300)
+    tap(m, "finish")
+    view = build_view(m)
+    assert m.state is State.TAKE_CARD and view.flash and view.sound == "chime"
+    assert m.visit.documents == () and worker.calls[-1] == ("end",)  # nothing of the resident is kept
+    m.tick(10_000)
+    assert m.state is State.TAKE_CARD, "the kiosk waits until the card is really taken"
+    m.handle(CardPresence(False), 10_001)
+    assert m.state is State.TAKE_DOCUMENTS
+    m.tick(10_020)
     assert m.state is State.WELCOME
-    assert worker.calls[-1] == ("end",)
+
+
+def test_after_the_time_limit_another_document_needs_a_new_visit():
+    m, _ = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    pay_and_print(m, 300, now=600)
+    assert not any(b.action == "another" for b in build_view(m, now=600).buttons)
+
+
+def test_taking_the_card_after_a_document_is_how_a_resident_leaves():
+    m, _ = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    pay_and_print(m, 300)
+    tap(m, "another")
+    m.handle(CardPresence(False), 1)
+    assert m.state is State.TAKE_DOCUMENTS and m.visit.documents == ()
+
+
+def test_the_language_and_display_change_on_any_screen_without_losing_the_choice():
+    m, _ = machine_at_documents()
+    tap(m, "doc:residence_record", "member:b", "lang:menu")
+    assert build_view(m).name == "language"
+    tap(m, "lang:vi", "a11y:text", "a11y:contrast")
+    view = build_view(m)
+    assert m.state is State.MEMBERS and m.visit.members == {"a", "b"}
+    assert view.name == "members" and view.large_text and view.high_contrast
+    tap(m, "cancel")
+    assert m.language == "ja" and not m.large_text, "the next resident starts on the defaults"
+
+
+def test_out_of_service_offers_no_start():
+    m = Machine(RecordingWorker(), language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m.out_of_service = "paper"
+    view = build_view(m)
+    assert view.name == "out_of_service" and not any(b.action == "start" for b in view.buttons)
+    tap(m, "start")
+    assert m.state is State.WELCOME
 
 
 def test_touching_start_with_the_reader_gone_says_so_at_once():
