@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -13,9 +15,14 @@ from reportlab.pdfgen.canvas import Canvas
 from devices.printer import (
     CupsPrinter,
     FolderPrinter,
+    JobState,
+    OutOfPaper,
+    PaperState,
     PrinterUnavailable,
+    PrintJobCancelled,
     PrintJobFailed,
     PrintJobTimedOut,
+    SheetPrinter,
     open_printer,
 )
 from printouts.pdf_pages import count_pages
@@ -147,3 +154,147 @@ def test_cups_job_past_its_timeout_is_cancelled(unreachable_queue, certificate):
         CupsPrinter(unreachable_queue).print_pdf(certificate, title="late", timeout=1.0)
     pending = subprocess.run(["lpstat", "-o", unreachable_queue], capture_output=True, text=True).stdout
     assert pending == ""
+
+
+# --- the simulated sheet printer and the folder printer's paper --------------------
+
+@pytest.fixture(scope="module")
+def long_certificate() -> bytes:
+    """Three sheets: fronts and backs of a household of eleven."""
+    record = fictional_records.residence_record(members=fictional_records.large_household(11))
+    return render_residence_record(record, fictional_records.verification_code())
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_sheets_come_out_one_by_one_and_are_reported(certificate):
+    printer = SheetPrinter(paper=100)
+    pages = count_pages(certificate)
+    seen = []
+    result = printer.print_pdf(certificate, title="jumin", copies=2, on_sheet=lambda n, of: seen.append((n, of)))
+    sheets = (pages + 1) // 2 * 2
+    assert seen == [(n, sheets) for n in range(1, sheets + 1)]
+    assert printer.status().sheets_left == 100 - sheets
+    assert [(o.copy, o.complete, o.pages) for o in printer.outputs] == [
+        (1, True, list(range(pages))), (2, True, list(range(pages)))]
+    assert printer.job_status(result.job_id).state is JobState.COMPLETED
+
+
+def test_paper_running_out_mid_job_stops_it_with_what_came_out(tmp_path, long_certificate, certificate):
+    printer = FolderPrinter(tmp_path, paper=1)
+    with pytest.raises(OutOfPaper) as raised:
+        printer.print_pdf(long_certificate, title="jumin", copies=1, timeout=10)
+    assert raised.value.sheets_out == 1
+    (partial,) = tmp_path.iterdir()
+    assert partial.name.endswith("-copy1-partial.pdf")
+    assert count_pages(partial.read_bytes()) == 2  # the front and back of the one sheet out
+    status = printer.status()
+    assert (status.ready, status.paper) == (False, PaperState.OUT)
+    with pytest.raises(PrinterUnavailable, match="out of paper"):
+        printer.print_pdf(certificate, title="jumin")  # refused before any sheet moves
+    printer.load_paper(50)
+    printer.print_pdf(certificate, title="jumin")
+    assert len([p for p in tmp_path.iterdir() if not p.name.endswith("partial.pdf")]) == 1
+
+
+def test_a_cancelled_job_stops_between_sheets(certificate):
+    printer = SheetPrinter(seconds_per_sheet=0.2)
+    job = printer.submit(certificate, title="jumin", copies=3)
+    wait_for(lambda: printer.job_status(job).sheets_out >= 1)
+    printer.cancel(job)
+    out = printer.job_status(job).sheets_out
+    time.sleep(0.5)
+    status = printer.job_status(job)
+    assert status.state is JobState.CANCELLED and isinstance(status.error, PrintJobCancelled)
+    assert status.sheets_out == out < status.sheets
+
+
+def test_a_stalled_printer_times_out_and_the_job_is_cancelled_whole(certificate):
+    printer = SheetPrinter()
+    printer.stall()
+    with pytest.raises(PrintJobTimedOut) as raised:
+        printer.print_pdf(certificate, title="jumin", timeout=0.3)
+    assert raised.value.sheets_out == 0
+    printer.stall(False)
+    time.sleep(0.2)
+    assert printer.outputs == []  # the printer woke up, and printed nothing of it
+
+
+def test_a_jam_fails_the_job(certificate):
+    printer = SheetPrinter()
+    printer.jam_after(1)
+    with pytest.raises(PrintJobFailed, match="jam") as raised:
+        printer.print_pdf(certificate, title="jumin", copies=2)
+    assert raised.value.sheets_out == 1
+
+
+def test_paper_near_end_is_reported_while_still_ready():
+    status = SheetPrinter(paper=5).status()
+    assert (status.ready, status.paper, status.sheets_left) == (True, PaperState.NEAR_END, 5)
+    assert SheetPrinter().status().paper is PaperState.OK
+
+
+# --- CUPS: job states followed, faults as typed errors ------------------------------
+
+@pytest.mark.cups
+def test_cups_job_is_followed_through_its_states_to_completion(socket_queue, certificate):
+    printer = CupsPrinter(socket_queue.name)
+    job = printer.submit(certificate, title="followed", copies=1)
+    states = []
+    deadline = time.monotonic() + 30
+    while not (status := printer.job_status(job)).state.finished:
+        states.append(status.state)
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert status.state is JobState.COMPLETED and status.sheets_out == status.sheets > 0
+    assert set(states) <= {JobState.PENDING, JobState.PRINTING}
+    wait_for(lambda: socket_queue.printer.received)
+    assert socket_queue.printer.received == [certificate]  # a raw queue: the printer got the PDF as issued
+
+
+@pytest.mark.cups
+def test_cups_job_cancelled_at_the_printer_is_a_cancelled_error(socket_queue, certificate):
+    socket_queue.printer.hold.set()
+    printer = CupsPrinter(socket_queue.name)
+    failure = []
+
+    def clerk_cancels_when_printing():
+        job_id = None
+        deadline = time.monotonic() + 20
+        while job_id is None and time.monotonic() < deadline:
+            jobs = subprocess.run(["lpstat", "-o", socket_queue.name], capture_output=True, text=True).stdout
+            job_id = jobs.split()[0] if jobs.strip() else None
+            time.sleep(0.1)
+        subprocess.run(["cancel", job_id], check=True)
+
+    clerk = threading.Thread(target=clerk_cancels_when_printing)
+    clerk.start()
+    with pytest.raises(PrintJobCancelled, match="cancelled"):
+        printer.print_pdf(certificate, title="cancelled", timeout=30)
+    clerk.join()
+    assert socket_queue.printer.received == [] and not failure
+
+
+@pytest.mark.cups
+def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
+    socket_queue.printer.hold.set()
+    printer = CupsPrinter(socket_queue.name)
+    job = printer.submit(certificate, title="stopped-mid-job")
+    wait_for(lambda: printer.job_status(job).state is JobState.PRINTING, timeout=20)
+    subprocess.run(["cupsdisable", "-r", "test: paper jam", socket_queue.name], check=True)
+    try:
+        status = printer.job_status(job)
+        assert status.state is JobState.STOPPED and isinstance(status.error, PrinterUnavailable)
+        assert "paper jam" in str(status.error)
+        assert not printer.status().ready
+        printer.cancel(job)
+        assert printer.job_status(job).state is JobState.CANCELLED
+    finally:
+        subprocess.run(["cupsenable", socket_queue.name], check=True)
+    time.sleep(0.5)
+    assert socket_queue.printer.received == []  # re-enabled, the queue does not print it after all
