@@ -290,7 +290,7 @@ def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
     try:
         status = printer.job_status(job)
         assert status.state is JobState.STOPPED and isinstance(status.error, PrinterUnavailable)
-        assert "paper jam" in str(status.error)
+        assert "is stopped" in str(status.error)  # the reason given may be overwritten by the backend's
         assert not printer.status().ready
         printer.cancel(job)
         assert printer.job_status(job).state is JobState.CANCELLED
