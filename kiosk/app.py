@@ -33,6 +33,7 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
     clock = pygame.time.Clock()
     targets: list[tuple[Button, pygame.Rect]] = []
     pressed: Button | None = None
+    shown: View | None = None
     while True:
         now = time.monotonic()
         for event in pygame.event.get():
@@ -50,8 +51,12 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
                 machine.handle(event.report, now)
         machine.tick(now)
         view = build_view(machine, now)
-        targets = renderer.draw(view, now)
-        pygame.display.flip()
+        # Drawing is most of a frame's cost: an unchanged still screen is not drawn
+        # again, so an idle kiosk on the welcome screen uses almost no CPU.
+        if view != shown or view.spinner or view.flash:
+            targets = renderer.draw(view, now)
+            pygame.display.flip()
+            shown = view
         if observer is not None and observer.after_frame(view, targets, surface, machine, now):
             return
         clock.tick(FPS)

@@ -30,7 +30,8 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     from kiosk.autopilot import Autopilot, Hand
     from kiosk.events import post
     from kiosk.states import Machine
-    from kiosk.wiring import devices
+    from kiosk.service_watch import ServiceWatch
+    from kiosk.wiring import devices, issuance_client
     import time
 
     pygame.display.init()
@@ -50,10 +51,13 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     if autopilot_pin is not None:
         hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
         pilot = Autopilot(autopilot_pin, out_dir, documents, hand=hand, cancel_payment=cancel_payment)
+    watch = ServiceWatch(issuance_client(config.issuance), post)
     card_monitor.start()
+    watch.start()
     try:
         run_loop(machine, surface, pilot)
     finally:
+        watch.stop()
         card_monitor.stop()
         worker.shutdown()
         pygame.quit()
@@ -92,8 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     selftest.add_argument("--test-page", action="store_true", help="also print a test page")
     selftest.add_argument("--data", type=Path, default=Path("var/embedded"), help="the stub's data folder")
     selftest.add_argument("--out", type=Path, default=Path("out"), help="the embedded print folder's parent")
+    gallery = sub.add_parser("gallery", help="every screen in every language, as PNGs and one HTML page")
+    gallery.add_argument("--out", type=Path, default=Path("out/gallery"))
+    gallery.add_argument("--panel", choices=["7in", "15in"], default="7in")
+    gallery.add_argument("--language", action="append", dest="languages", choices=sorted(LANGUAGES))
+    gallery.add_argument("--large-text", action="store_true")
+    gallery.add_argument("--high-contrast", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if args.command == "gallery":
+        from kiosk.gallery import build_gallery
+        index = build_gallery(args.out, panel=args.panel, languages=args.languages,
+                              large_text=args.large_text, high_contrast=args.high_contrast)
+        print(f"gallery: {index}")
+        return 0
 
     if args.command == "selftest":
         from kiosk.selftest import selftest as run_selftest

@@ -29,6 +29,13 @@ class CardPresence:
 
 
 @dataclass(frozen=True)
+class ServiceStatus:
+    """From the service watch: whether the issuance center can be reached. Not tied to a visit."""
+
+    reachable: bool
+
+
+@dataclass(frozen=True)
 class WorkerReport:
     visit: int
 
@@ -120,6 +127,6 @@ class PrintProblem(WorkerReport):
     owed: int = 0
 
 
-def post(report: WorkerReport | CardPresence) -> None:
+def post(report: WorkerReport | CardPresence | ServiceStatus) -> None:
     """Called from worker threads; SDL's event queue is safe to push to from any thread."""
     pygame.event.post(pygame.event.Event(KIOSK_EVENT, report=report))

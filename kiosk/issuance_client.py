@@ -72,6 +72,15 @@ class IssuanceClient:
         except ValidationError:
             raise IssuanceError(f"malformed answer to {path}") from None
 
+    def health(self) -> None:
+        """Raises unless the center answers this terminal: reachable and accepting it."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as exc:
+            raise ServiceUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise ServiceUnreachable(f"health answered HTTP {response.status_code}")
+
     def challenge(self) -> Challenge:
         answer: ChallengeAnswer = self._post("/challenges", None, ChallengeAnswer)
         return Challenge(answer.challenge_id, base64.b64decode(answer.challenge))

@@ -82,6 +82,9 @@ def every_view(language: str) -> Iterator[View]:
     w.m.language_menu = False
     w.m.out_of_service = "maintenance"
     yield w.view()
+    w.m.out_of_service = None
+    w.m.center_reachable = False
+    yield w.view()
 
     w = Walk(language).tap("start")
     yield w.view()  # place the card

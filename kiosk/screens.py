@@ -202,10 +202,11 @@ class _Screens:
 
     def welcome(self) -> View:
         _ = self._
-        if self.m.out_of_service:
-            return View("out_of_service", _("Out of service"),
-                        [_("This kiosk cannot be used right now."),
-                         _("Please use another kiosk or ask the store staff.")], [], alert=True)
+        if not self.m.in_service:
+            lines = [_("This kiosk cannot be used right now."), _("Please use another kiosk or ask the store staff.")]
+            if not self.m.center_reachable:
+                lines.insert(1, _("The issuance center cannot be reached. The kiosk keeps trying."))
+            return View("out_of_service", _("Out of service"), lines, [], alert=True)
         return View("welcome", _("Certificate issuance"),
                     [_("Get certificates such as a copy of your residence record with your My Number card."),
                      _("Touch Start to begin.")],

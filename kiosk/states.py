@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, FeeQuoted, PaymentCancelled,
                           PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrintProblem,
-                          PrintProgress, ServiceProblem, Tap, WorkerReport)
+                          PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
 from municipal.protocol import DocumentOffer, DocumentOptions
 
 log = logging.getLogger("kiosk.states")
@@ -129,6 +129,7 @@ class Machine:
         self.card_present = False  # as the card monitor last reported
         self.reader_lost = False
         self.out_of_service: str | None = None  # set by staff in maintenance mode
+        self.center_reachable = True  # as the service watch last reported
         self.language_menu = False
         self.large_text = False
         self.high_contrast = False
@@ -137,9 +138,12 @@ class Machine:
 
     # --- entry points ------------------------------------------------------------
 
-    def handle(self, event: Tap | WorkerReport | CardPresence, now: float) -> None:
+    def handle(self, event: Tap | WorkerReport | CardPresence | ServiceStatus, now: float) -> None:
         if isinstance(event, WorkerReport) and event.visit != self.visit.number:
             return  # a report from a visit that already ended
+        if isinstance(event, ServiceStatus):
+            self.center_reachable = event.reachable
+            return  # a visit under way finds out by itself, and no fee is taken
         if isinstance(event, CardPresence):
             self.card_present, self.reader_lost = event.present, event.reader_lost
         if isinstance(event, Tap):
@@ -170,6 +174,10 @@ class Machine:
         if idle >= self.inactivity_timeout_s:
             log.info("inactivity timeout in %s", self.state.value)
             self._go(self._expire(), now)
+
+    @property
+    def in_service(self) -> bool:
+        return self.out_of_service is None and self.center_reachable
 
     def more_documents_allowed(self, now: float) -> bool:
         started = self.visit.authenticated_at
@@ -248,7 +256,7 @@ class Machine:
 # --- transitions: (state, event type) -> what happens -----------------------------
 
 def _welcome_tap(m: Machine, tap: Tap) -> State | None:
-    return m._start_visit() if tap.action == "start" and not m.out_of_service else None
+    return m._start_visit() if tap.action == "start" and m.in_service else None
 
 
 def _cancel_tap(m: Machine, tap: Tap) -> State | None:

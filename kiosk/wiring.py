@@ -11,7 +11,7 @@ from devices.card.card_monitor import CardMonitor, card_monitor_for
 from devices.card.transports import CardTransport, InProcessTransport, PcscTransport
 from devices.card.virtual_card import VirtualCard
 from devices.printer import DocumentPrinter, open_printer
-from kiosk.config import CardConfig, KioskConfig, PrinterConfig
+from kiosk.config import CardConfig, IssuanceConfig, KioskConfig, PrinterConfig
 from kiosk.events import CardPresence, WorkerReport
 from kiosk.issuance_client import IssuanceClient
 from kiosk.session_worker import SessionWorker
@@ -62,3 +62,8 @@ def session_worker(config: KioskConfig, transport: CardTransport,
     return SessionWorker(transport, client, document_printer(config.printer),
                          terminal_id=config.terminal_id, manifest_signer=signer,
                          print_timeout_s=config.printer.timeout_s, report=report)
+
+
+def issuance_client(config: IssuanceConfig) -> IssuanceClient:
+    return IssuanceClient(config.url, ca_cert=config.ca_cert, client_cert=config.client_cert,
+                          client_key=config.client_key, timeout=config.timeout_s)
