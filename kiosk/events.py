@@ -63,6 +63,7 @@ class Authenticated(WorkerReport):
 @dataclass(frozen=True)
 class ServiceProblem(WorkerReport):
     code: str  # the center's refusal code, or service_unreachable
+    hours: str | None = None  # with service_closed: when it opens, e.g. "06:30-23:00", "mon-fri 09:00-17:00"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ DOCUMENTS = (
     DocumentOffer(type="family_register_full", fee_yen=450, available=True),
     DocumentOffer(type="family_register_individual", fee_yen=450, available=True),
     DocumentOffer(type="family_register_annex", fee_yen=300, available=True),
+    DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
+                  opening_hours="mon-fri 09:00-17:00"),
 )
 EXTRA_PROBLEMS = ("counter_only", "printer_paper_out", "binding_certificate")
 
@@ -146,5 +148,6 @@ def every_view(language: str) -> Iterator[View]:
         w = Walk(language).at_pin()
         w.m.visit.problem = code
         w.m.visit.refunded, w.m.visit.owed = (400, 100) if code.startswith(("printer_", "payment_")) else (0, 0)
+        w.m.visit.hours = "mon-fri 09:00-17:00" if code == "service_closed" else None
         w.m.state = State.PROBLEM
         yield w.view()

@@ -98,7 +98,6 @@ PROBLEMS: dict[str, tuple[str, list[str]]] = {
                         N_("Please come back tomorrow.")]),
     "service_closed": (N_("Service closed now"),
                        [N_("This certificate cannot be issued at this hour or on this day."),
-                        N_("Service hours are usually 6:30 to 23:00; family register certificates on weekdays only."),
                         N_("Please come back during service hours.")]),
     "family_register_not_enrolled": (N_("Registration needed"),
                                      [N_("Your family register is in another municipality."),
@@ -194,6 +193,12 @@ class _Screens:
             shown.append(Button("page:next", self._("More"), "secondary"))
         return shown
 
+    def hours(self, hours: str) -> str:
+        """The center's "06:30-23:00" or "mon-fri 09:00-17:00", in the resident's words."""
+        if hours.startswith("mon-fri "):
+            return self._("Weekdays {span}", span=hours.removeprefix("mon-fri "))
+        return hours
+
     def document_title(self) -> str:
         doc = self.v.document
         return self._(DOCUMENT_TITLES.get(doc.type, doc.type))
@@ -244,8 +249,12 @@ class _Screens:
         _ = self._
         tiles = [Button(f"doc:{d.type}", _(DOCUMENT_TITLES.get(d.type, d.type)), "choice",
                         detail=_("{fee} per copy", fee=yen(d.fee_yen))) for d in self.v.documents if d.available]
-        return View("choose_document", _("Choose a certificate"), [_("Which certificate do you need?")],
-                    self.paged(tiles) + [self.cancel()])
+        lines = [_("Which certificate do you need?")]
+        for d in self.v.documents:
+            if not d.available and d.opening_hours:
+                lines.append(_("{document}: not available now (hours: {hours})",
+                               document=_(DOCUMENT_TITLES.get(d.type, d.type)), hours=self.hours(d.opening_hours)))
+        return View("choose_document", _("Choose a certificate"), lines, self.paged(tiles) + [self.cancel()])
 
     def members(self) -> View:
         _, v = self._, self.v
@@ -345,6 +354,8 @@ class _Screens:
         _, v = self._, self.v
         title, lines = problem_text(v.problem or "")
         lines = [_(line) for line in lines] + self.money_lines()
+        if v.hours:
+            lines.insert(1, _("Service hours: {hours}", hours=self.hours(v.hours)))
         if self.m.card_present:
             lines.append(_("Take your card before you leave."))
         return View(f"problem-{v.problem}", _(title), lines, [Button("ok", _("Back to start"))], alert=True,

@@ -98,6 +98,7 @@ class Visit:
     owed: int = 0
     printed_documents: int = 0
     problem: str | None = None
+    hours: str | None = None  # when the service opens, with service_closed
 
     def wipe(self) -> None:
         self.pin[:] = bytes(len(self.pin))
@@ -245,9 +246,9 @@ class Machine:
         self.large_text = self.high_contrast = False
         return State.WELCOME
 
-    def _problem(self, code: str, refunded: int = 0, owed: int = 0) -> State:
+    def _problem(self, code: str, refunded: int = 0, owed: int = 0, hours: str | None = None) -> State:
         self.visit.wipe()  # nothing typed survives a problem
-        self.visit.problem = code
+        self.visit.problem, self.visit.hours = code, hours
         self.visit.refunded, self.visit.owed = refunded, owed
         log.info("problem shown code=%s refunded=%d owed=%d", code, refunded, owed)
         return State.PROBLEM
@@ -317,13 +318,19 @@ def _pin_wrong(m: Machine, ev: PinWrong) -> State:
 
 
 def _authenticated(m: Machine, ev: Authenticated) -> State:
+    """The offers may include documents not available now; if none is, say why."""
     m.visit.documents = ev.documents
     m.visit.authenticated_at = m.last_input_at
-    return State.CHOOSE_DOCUMENT if ev.documents else m._problem("no_documents")
+    if any(d.available for d in ev.documents):
+        return State.CHOOSE_DOCUMENT
+    if not ev.documents:
+        return m._problem("no_documents")
+    first = ev.documents[0]
+    return m._problem(first.refusal or "no_documents", hours=first.opening_hours)
 
 
 def _service_problem(m: Machine, ev: ServiceProblem) -> State:
-    return m._problem(ev.code)
+    return m._problem(ev.code, hours=ev.hours)
 
 
 def _page_tap(m: Machine, tap: Tap) -> bool:

@@ -339,3 +339,29 @@ def test_touching_start_with_the_reader_gone_says_so_at_once():
     m.handle(CardPresence(False, reader_lost=True), 0)
     m.handle(Tap("start"), 1)
     assert build_view(m).name == "problem-reader"
+
+
+def test_closed_now_says_when_it_opens():
+    m, _ = machine_at_pin()
+    type_digits(m, "1234")
+    m.handle(Tap("ok"), 0)
+    closed = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
+                           opening_hours="mon-fri 09:00-17:00")
+    m.handle(Authenticated(m.visit.number, (closed,)), 0)
+    m.language = "en"
+    view = build_view(m)
+    assert view.name == "problem-service_closed"
+    assert "Service hours: Weekdays 09:00-17:00" in view.lines
+
+
+def test_a_document_closed_at_this_hour_is_named_with_its_hours_beside_the_open_ones():
+    m, _ = machine_at_pin()
+    type_digits(m, "1234")
+    m.handle(Tap("ok"), 0)
+    closed = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
+                           opening_hours="mon-fri 09:00-17:00")
+    m.handle(Authenticated(m.visit.number, (SEAL, closed)), 0)
+    m.language = "en"
+    view = build_view(m)
+    assert [b.action for b in view.buttons if b.style == "choice"] == ["doc:seal_certificate"]
+    assert any("not available now" in line and "09:00-17:00" in line for line in view.lines)
