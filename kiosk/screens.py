@@ -127,6 +127,9 @@ PROBLEMS: dict[str, tuple[str, list[str]]] = {
 }
 REFUSED = (N_("Certificate cannot be issued here"),
            [N_("This certificate cannot be issued at this kiosk."), N_("Please ask at your municipal office.")])
+NOT_CHECKED = (N_("The certificate was not printed"),
+               [N_("It did not pass this kiosk's check that it is yours, so nothing was printed."),
+                N_("No fee was taken. Please try again or ask at your municipal office.")])
 NOT_PRINTED = (N_("The certificate was not printed"),
                [N_("Pages that came out are not valid. Please leave them in the tray."),
                 N_("Please try again or ask the store staff.")])
@@ -135,7 +138,9 @@ NOT_PRINTED = (N_("The certificate was not printed"),
 def problem_text(code: str) -> tuple[str, list[str]]:
     if code in PROBLEMS:
         return PROBLEMS[code]
-    if code.startswith(("binding_", "printer_")):
+    if code.startswith("binding_"):
+        return NOT_CHECKED
+    if code.startswith("printer_"):
         return NOT_PRINTED
     return REFUSED  # the center's reason stays private: some reasons must never be shown
 
