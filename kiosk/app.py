@@ -10,6 +10,7 @@ import pygame
 from kiosk.events import KIOSK_EVENT, Tap
 from kiosk.render import Renderer
 from kiosk.screens import Button, View, build_view
+from kiosk.sd_notify import notifier
 from kiosk.states import Machine
 
 log = logging.getLogger("kiosk.app")
@@ -57,6 +58,7 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
             targets = renderer.draw(view, now)
             pygame.display.flip()
             shown = view
+        notifier().frame(now, view.name)  # READY=1 after the first frame, then the watchdog
         if observer is not None and observer.after_frame(view, targets, surface, machine, now):
             return
         clock.tick(FPS)

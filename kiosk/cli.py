@@ -3,12 +3,12 @@ defaults with the local issuance stub (`kiosk demo`)."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from kiosk.i18n import LANGUAGES
+from kiosk.log_setup import configure as configure_logging
 from municipal.service import KNOWN_FAULTS
 
 EXIT_PRINTED, EXIT_NOT_PRINTED, EXIT_CONFIG = 0, 2, 3
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     gallery.add_argument("--large-text", action="store_true")
     gallery.add_argument("--high-contrast", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()  # the journal with structured fields under systemd, else stderr
 
     if args.command == "gallery":
         from kiosk.gallery import build_gallery
