@@ -10,7 +10,8 @@ pkgs=(python3 python3-venv python3-dev gcc fonts-ipaexfont-mincho fonts-ipaexfon
 if [ "$mode" = test ]; then
   pkgs+=(pcscd vsmartcard-vpcd                   # PC/SC daemon and the virtual reader
          cups printer-driver-cups-pdf            # real CUPS with a PDF printer
-         poppler-utils socat)                    # pdftotext/pdftoppm, pty pairs
+         poppler-utils socat                     # pdftotext/pdftoppm, pty pairs
+         systemd shellcheck)                     # systemd-analyze for the units; the Pi install script
 fi
 
 missing=()
