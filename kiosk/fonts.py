@@ -1,0 +1,62 @@
+"""Which typeface draws a text: the screen language's own first, then any that has
+every glyph (a Japanese name on a Vietnamese screen, the picker's language names).
+
+Faces come from Debian packages (scripts/install-system-deps.sh). pygame's Font draws;
+pygame.freetype tells which glyphs a face has, since Font.metrics answers for a
+missing glyph with the empty box's metrics.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pygame
+import pygame.freetype
+
+FACES: dict[str, tuple[Path, ...]] = {
+    "ipaex": (Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
+              Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")),
+    "wqy": (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),),
+    "nanum": (Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf"),),
+    "dejavu": (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),),
+}
+# Simplified Chinese needs its own face: IPAex would draw shared characters in Japanese forms.
+LANGUAGE_FACE = {"ja": "ipaex", "ja_easy": "ipaex", "en": "ipaex", "pt_BR": "ipaex",
+                 "zh_Hans": "wqy", "ko": "nanum", "vi": "dejavu"}
+
+
+class FontMissing(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def face_path(face: str) -> Path | None:
+    return next((p for p in FACES[face] if p.exists()), None)
+
+
+@lru_cache(maxsize=None)
+def _glyphs(face: str) -> pygame.freetype.Font:
+    if not pygame.freetype.get_init():
+        pygame.freetype.init()
+    return pygame.freetype.Font(str(face_path(face)), 16)
+
+
+def covers(face: str, text: str) -> bool:
+    return face_path(face) is not None and None not in _glyphs(face).get_metrics(text)
+
+
+@lru_cache(maxsize=4096)
+def face_for(text: str, language: str | None) -> str:
+    """The face that draws `text`: the language's own when it has every glyph."""
+    order = [LANGUAGE_FACE.get(language or "", "ipaex")] + list(FACES)
+    available = [f for f in order if face_path(f) is not None]
+    if not available:
+        raise FontMissing("no screen font: install fonts-ipaexfont-gothic (scripts/install-system-deps.sh)")
+    return next((f for f in available if covers(f, text)), available[0])
+
+
+@lru_cache(maxsize=None)
+def font(face: str, size: int) -> pygame.font.Font:
+    if not pygame.font.get_init():
+        pygame.font.init()
+    return pygame.font.Font(str(face_path(face)), max(1, size))
