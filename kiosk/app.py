@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pygame
 
@@ -12,6 +12,9 @@ from kiosk.render import Renderer
 from kiosk.screens import Button, View, build_view
 from kiosk.sd_notify import notifier
 from kiosk.states import Machine
+
+if TYPE_CHECKING:
+    from kiosk.maintenance.mode import MaintenanceMode
 
 log = logging.getLogger("kiosk.app")
 
@@ -29,7 +32,8 @@ def hit(targets: list[tuple[Button, pygame.Rect]], pos) -> Button | None:
     return next((b for b, rect in targets if rect.collidepoint(pos)), None)
 
 
-def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None) -> None:
+def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None,
+             maintenance: MaintenanceMode | None = None) -> None:
     renderer = Renderer(surface)
     clock = pygame.time.Clock()
     targets: list[tuple[Button, pygame.Rect]] = []
@@ -40,18 +44,24 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 return
+            if maintenance is not None and maintenance.wants_entry(event, now, machine):
+                pressed = None  # the touch that completed the staff gesture is used up
+                continue
             if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
                 pressed = hit(targets, event.pos)
             elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
                 # A tap counts where the finger went down and came up on the same button.
                 released = hit(targets, event.pos)
                 if released is not None and released == pressed:
-                    machine.handle(Tap(released.action), now)
+                    staff = maintenance is not None and maintenance.active
+                    (maintenance if staff else machine).handle(Tap(released.action), now)
                 pressed = None
             elif event.type == KIOSK_EVENT:
                 machine.handle(event.report, now)
+                if maintenance is not None:
+                    maintenance.note(event.report)
         machine.tick(now)
-        view = build_view(machine, now)
+        view = maintenance.view(now) if maintenance is not None and maintenance.active else build_view(machine, now)
         # Drawing is most of a frame's cost: an unchanged still screen is not drawn
         # again, so an idle kiosk on the welcome screen uses almost no CPU.
         if view != shown or view.spinner or view.flash:

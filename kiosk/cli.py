@@ -29,6 +29,7 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     from kiosk.app import run_loop
     from kiosk.autopilot import Autopilot, Hand
     from kiosk.events import post
+    from kiosk.maintenance.setup import maintenance_mode
     from kiosk.states import Machine
     from kiosk.service_watch import ServiceWatch
     from kiosk.wiring import devices, issuance_client
@@ -52,10 +53,11 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
         hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
         pilot = Autopilot(autopilot_pin, out_dir, documents, hand=hand, cancel_payment=cancel_payment)
     watch = ServiceWatch(issuance_client(config.issuance), post)
+    maintenance = maintenance_mode(config, machine, worker, card_monitor)
     card_monitor.start()
     watch.start()
     try:
-        run_loop(machine, surface, pilot)
+        run_loop(machine, surface, pilot, maintenance)
     finally:
         watch.stop()
         card_monitor.stop()
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     gallery.add_argument("--language", action="append", dest="languages", choices=sorted(LANGUAGES))
     gallery.add_argument("--large-text", action="store_true")
     gallery.add_argument("--high-contrast", action="store_true")
+    sub.add_parser("staff-pin", help="print the config line for a new staff PIN (read without echo)")
     args = parser.parse_args(argv)
     configure_logging()  # the journal with structured fields under systemd, else stderr
 
@@ -115,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "selftest":
         from kiosk.selftest import selftest as run_selftest
         return run_selftest(args.config, test_page=args.test_page, data_dir=args.data, out_dir=args.out)
+
+    if args.command == "staff-pin":
+        from kiosk.maintenance.setup import staff_pin_command
+        return staff_pin_command()
 
     from kiosk.config import ConfigError, load_config
 

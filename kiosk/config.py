@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -52,6 +52,25 @@ class PrinterConfig(_Section):
         return self
 
 
+class MaintenanceConfig(_Section):
+    """Staff maintenance mode; without this section the kiosk has none."""
+
+    staff_pin_hash: str  # `kiosk staff-pin` prints it; never the PIN itself
+    state_dir: Path  # lockout, audit log, fault list (maintenance.sqlite)
+    max_tries: int = Field(5, ge=1)  # wrong staff PINs in a row before a lockout
+    lockout_s: float = Field(900.0, gt=0)
+    idle_timeout_s: float = Field(120.0, gt=0)  # untouched this long, it closes itself
+    paper_tray_sheets: int = Field(500, gt=0)  # what "paper refilled" sets the counter to
+    restart_command: tuple[str, ...] = ("systemctl", "restart", "kiosk")  # [] where there is none
+    shutdown_command: tuple[str, ...] = ("systemctl", "poweroff")
+
+    @field_validator("staff_pin_hash")
+    @classmethod
+    def _pin_hash(cls, value: str) -> str:
+        from kiosk.maintenance.staff_pin import check_format
+        return check_format(value)
+
+
 class KioskConfig(_Section):
     terminal_id: str
     language: Literal["ja", "en"] = "ja"
@@ -61,6 +80,7 @@ class KioskConfig(_Section):
     card: CardConfig
     issuance: IssuanceConfig
     printer: PrinterConfig
+    maintenance: MaintenanceConfig | None = None
 
 
 class ConfigError(Exception):

@@ -20,6 +20,8 @@ from municipal.pki import PkiFiles
 from municipal.registry import REGISTRY_VERSION, load_seed, registry_version
 
 TERMINAL_ID = "KIOSK-0001"
+# The demo's staff PIN is 135790 (README, "Maintenance mode"); a real kiosk's comes from `kiosk staff-pin`.
+DEMO_STAFF_PIN_HASH = "scrypt$16384$8$1$a29uYmluaS1kZW1vLXBpbg==$AHhgB4Vtyb26dk683r866InHOq78tPsi+6rcbmWpBKU="
 
 
 def _current_format(data_dir: Path) -> bool:
@@ -109,6 +111,9 @@ def embedded_config(data_dir: Path, url: str, resident: str, print_dir: Path, **
         "issuance": {"url": url, "ca_cert": str(pki.root), "client_cert": str(pki.terminal_cert),
                      "client_key": str(pki.terminal_key), "manifest_signer_cert": str(pki.manifest_signer)},
         "printer": {"kind": "folder", "directory": str(print_dir)},
+        # No systemd unit runs the demo: restart and shut down say they are not available.
+        "maintenance": {"staff_pin_hash": DEMO_STAFF_PIN_HASH, "state_dir": str(data_dir / "kiosk-state"),
+                        "restart_command": [], "shutdown_command": []},
     }
     for section, values in overrides.items():
         data[section] = {**data.get(section, {}), **values} if isinstance(values, dict) else values

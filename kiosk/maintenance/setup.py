@@ -1,0 +1,41 @@
+"""Builds maintenance mode for the running kiosk, and the `kiosk staff-pin` command."""
+from __future__ import annotations
+
+import getpass
+import sys
+
+from kiosk.config import KioskConfig
+from kiosk.maintenance.staff_pin import MAX_DIGITS, MIN_DIGITS, hash_pin, valid_pin
+from kiosk.states import Machine
+
+
+def maintenance_mode(config: KioskConfig, machine: Machine, worker, card_monitor):
+    """Maintenance mode on the devices the kiosk already holds open (a serial port opens
+    once; a simulated payment device keeps its cash), or None without a [maintenance]."""
+    if config.maintenance is None:
+        return None
+    from kiosk.device_checks import run_checks
+    from kiosk.maintenance.mode import MaintenanceMode
+    from kiosk.wiring import document_printer
+
+    card = getattr(card_monitor, "transport", None)
+    payment = getattr(worker, "payment", None)
+    return MaintenanceMode(
+        config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
+        checks=lambda: run_checks(config, card=card, payment=payment),
+        printer=document_printer(config.printer), printer_timeout_s=config.printer.timeout_s,
+        journal=getattr(worker, "journal", None), language="en" if config.language == "en" else "ja")
+
+
+def staff_pin_command() -> int:
+    """Reads a new staff PIN twice without echo and prints the config line for it."""
+    pin = getpass.getpass(f"New staff PIN ({MIN_DIGITS} to {MAX_DIGITS} digits): ")
+    if not valid_pin(pin):
+        print(f"kiosk staff-pin: a staff PIN is {MIN_DIGITS} to {MAX_DIGITS} digits", file=sys.stderr)
+        return 2
+    if getpass.getpass("The same PIN again: ") != pin:
+        print("kiosk staff-pin: the two PINs differ; nothing was printed", file=sys.stderr)
+        return 2
+    print("# in the [maintenance] section of the kiosk's TOML file")
+    print(f'staff_pin_hash = "{hash_pin(pin)}"')
+    return 0
