@@ -2,14 +2,18 @@
 registers, seal registrations, tax records, cards, and the protocol's own records
 (challenges, sessions, issuances, voided requests, audit).
 
-Every request opens its own connection and works inside one transaction, so two
-requests never share mutable state in memory.
+Every unit of work (a request's read, or its one write) runs inside its own
+transaction on a connection it holds alone, so two requests never share mutable state
+in memory: a connection goes back to the process's pool only once its transaction has
+ended.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import threading
 import tomllib
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,18 +88,41 @@ _RESIDENT_OPTIONAL = {"nationality": None, "residence_card_number": None, "statu
                       "protected": False}
 
 
+# Idle connections kept per process. Opening one parses the schema, and closing the
+# last one checkpoints the WAL and deletes it: together ~1.5 ms per unit of work.
+POOL_SIZE = 8
+
+
 class Registry:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child must not use its parent's SQLite connections.
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        # Used by one holder at a time, whichever thread that is.
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         return conn
 
+    def _release(self, conn: sqlite3.Connection) -> None:
+        """Back to the pool only with no transaction open on it."""
+        with self._lock:
+            if not conn.in_transaction and self._pid == os.getpid() and len(self._idle) < POOL_SIZE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
     @contextmanager
     def transaction(self):
-        """One connection per unit of work; IMMEDIATE so concurrent writers queue
+        """One transaction per unit of work; IMMEDIATE so concurrent writers queue
         instead of interleaving."""
         conn = self._connect()
         try:
@@ -103,22 +130,27 @@ class Registry:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         finally:
-            conn.close()
+            self._release(conn)
 
     @contextmanager
     def reading(self):
-        """A connection for reads: one snapshot, no write lock (WAL readers see the
+        """A transaction for reads: one snapshot, no write lock (WAL readers see the
         last commit)."""
         conn = self._connect()
         try:
             conn.execute("BEGIN")
             yield conn
             conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         finally:
-            conn.close()
+            self._release(conn)
 
     def create(self, seed: dict) -> None:
         """Build the registry from a seed (municipal/seed/residents.toml's shape)."""
