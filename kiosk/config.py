@@ -42,6 +42,9 @@ class PrinterConfig(_Section):
     directory: Path | None = None
     queue: str | None = None
     timeout_s: float = Field(120.0, gt=0)
+    paper_sheets: int | None = Field(None, ge=0)  # folder only: sheets in the tray (none: never runs out)
+    seconds_per_sheet: float = Field(0.0, ge=0)  # folder only: how fast the "paper" moves
+    reprint_wait_s: float = Field(180.0, ge=0)  # paper out mid-job: wait this long for a refill, then refund
 
     @model_validator(mode="after")
     def _target(self):
@@ -49,6 +52,36 @@ class PrinterConfig(_Section):
             raise ValueError("directory is required when kind = \"folder\"")
         if self.kind == "cups" and not self.queue:
             raise ValueError("queue is required when kind = \"cups\"")
+        return self
+
+
+class PaymentConfig(_Section):
+    kind: Literal["simulated", "cctalk"] = "simulated"
+    port: str | None = None  # the ccTalk serial port, e.g. /dev/ttyUSB0
+    echo: bool = False  # a single-wire ccTalk bus, where the host hears its own frames
+    timeout_s: float = Field(120.0, gt=0)  # no coin for this long: the payment is cancelled and refunded
+
+    @model_validator(mode="after")
+    def _port(self):
+        if self.kind == "cctalk" and not self.port:
+            raise ValueError("port is required when kind = \"cctalk\"")
+        return self
+
+
+class ReceiptPrinterConfig(_Section):
+    kind: Literal["escpos", "folder"] = "escpos"
+    port: str | None = None  # the ESC/POS printer's serial port
+    baudrate: int = 38400
+    directory: Path | None = None  # folder: receipts as text files
+    store_name: str = ""
+    store_number: str = ""
+
+    @model_validator(mode="after")
+    def _target(self):
+        if self.kind == "escpos" and not self.port:
+            raise ValueError("port is required when kind = \"escpos\"")
+        if self.kind == "folder" and self.directory is None:
+            raise ValueError("directory is required when kind = \"folder\"")
         return self
 
 
@@ -80,6 +113,9 @@ class KioskConfig(_Section):
     card: CardConfig
     issuance: IssuanceConfig
     printer: PrinterConfig
+    payment: PaymentConfig = PaymentConfig()
+    receipt_printer: ReceiptPrinterConfig | None = None
+    journal: Path = Path("var/kiosk-journal.sqlite")  # paid sessions, cash and paper (no personal data)
     maintenance: MaintenanceConfig | None = None
 
 

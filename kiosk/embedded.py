@@ -111,6 +111,12 @@ def embedded_config(data_dir: Path, url: str, resident: str, print_dir: Path, **
         "issuance": {"url": url, "ca_cert": str(pki.root), "client_cert": str(pki.terminal_cert),
                      "client_key": str(pki.terminal_key), "manifest_signer_cert": str(pki.manifest_signer)},
         "printer": {"kind": "folder", "directory": str(print_dir)},
+        # Coins and notes through the real ccTalk driver on an in-memory bus; the
+        # receipt as a text file beside the PDFs; the journal beside them too.
+        "payment": {"kind": "simulated"},
+        "receipt_printer": {"kind": "folder", "directory": str(print_dir), "store_name": "デモ店",
+                            "store_number": "000001"},
+        "journal": str(print_dir.parent / "kiosk-journal.sqlite"),
         # No systemd unit runs the demo: restart and shut down say they are not available.
         "maintenance": {"staff_pin_hash": DEMO_STAFF_PIN_HASH, "state_dir": str(data_dir / "kiosk-state"),
                         "restart_command": [], "shutdown_command": []},

@@ -1,30 +1,32 @@
-"""Card, network and printer work for one resident, off the frame loop.
+"""Card, network, payment and printer work for one resident, off the frame loop.
 
 One worker thread runs the jobs in order and reports through `report` (pygame's
 event queue in the app). The worker holds what the card and the center told it for
-this visit (certificate, session id) and forgets it when the visit ends.
+this visit (certificate, session id) and forgets it when the visit ends; the center
+session lasts the visit, so a resident can take several documents. A paid document
+is kiosk.paid_issuance's pipeline; the journal's unfinished sessions are reconciled
+on this same thread at start and after every visit, never beside a payment.
 """
 from __future__ import annotations
 
 import logging
-import time
-import uuid
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Callable
-
-from cryptography import x509
 
 from devices.card.errors import (CardError, CardRemoved, NoCard, NotMyNumberCard, OldJukiCard, PinBlocked,
                                  ReaderUnavailable, WrongPin)
 from devices.card.jpki_client import JpkiClient
 from devices.card.transports import CardTransport
-from devices.printer.base import DocumentPrinter, PrinterError
-from kiosk.binding import BindingError, Expected, check_binding
-from kiosk.events import (Authenticated, CardProblem, CardReady, PinWrong, Printed, PrintProblem,
-                          ServiceProblem, WorkerReport)
-from kiosk.issuance_client import IssuanceClient, IssuanceError, ServiceUnreachable
-from municipal.protocol import IssuanceRequest
+from devices.payment import PaymentDevice
+from devices.printer.base import DocumentPrinter
+from kiosk.events import Authenticated, CardProblem, CardReady, PinWrong, ServiceProblem, WorkerReport
+from kiosk.issuance_client import IssuanceClient, IssuanceError
+from kiosk.journal import Journal
+from kiosk.paid_issuance import PaidIssuance, ReceiptPrinterLike, Settings
+from kiosk.paid_issuance import Visit as _Visit
+from kiosk.reconcile import Reconciled, reconcile
+from municipal.protocol import DocumentOptions
 
 log = logging.getLogger("kiosk.worker")
 
@@ -38,36 +40,29 @@ CARD_PROBLEMS: dict[type[CardError], str] = {
 }
 
 
-# Waits before each attempt to confirm a print; the worker thread waits, never the frame loop.
-CONFIRM_ATTEMPT_DELAYS_S = (0.0, 0.5, 2.0, 5.0)
-
-
 def card_problem_code(exc: CardError) -> str:
     return next((code for kind, code in CARD_PROBLEMS.items() if isinstance(exc, kind)), "card_error")
 
 
-@dataclass
-class _Visit:
-    number: int
-    certificate_der: bytes | None = None
-    session_id: str | None = None
-
-
 class SessionWorker:
     def __init__(self, transport: CardTransport, issuance: IssuanceClient, printer: DocumentPrinter, *,
-                 terminal_id: str, manifest_signer: x509.Certificate, print_timeout_s: float,
-                 report: Callable[[WorkerReport], None]):
+                 payment: PaymentDevice, journal: Journal, settings: Settings,
+                 report: Callable[[WorkerReport], None], receipt_printer: ReceiptPrinterLike | None = None):
         self._card = JpkiClient(transport)
         self._issuance = issuance
         self._printer = printer
-        self._terminal_id = terminal_id
-        self._signer = manifest_signer
-        self._print_timeout_s = print_timeout_s
+        self.payment = payment  # the embedded demo's autopilot inserts coins through payment.bus
+        self.journal = journal
+        self._receipt_printer = receipt_printer
+        self._settings = settings
         self._report = report
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-worker")
         self._visit = _Visit(0)
+        self._cancel = threading.Event()  # set from the main thread; the open payment polls it
+        self.last_reconciled: list[Reconciled] = []
 
     def shutdown(self) -> None:
+        self._cancel.set()  # a payment still open is refunded, not left open
         self._jobs.shutdown(wait=True, cancel_futures=True)
 
     def _submit(self, job: Callable[[_Visit], None], visit: int) -> None:
@@ -92,16 +87,34 @@ class SessionWorker:
         self._submit(self._open_card, visit)
 
     def end_visit(self) -> None:
-        """Forget everything about the resident; late jobs of this visit do nothing."""
+        """Forget everything about the resident; late jobs of this visit do nothing.
+        A payment still open ends as cancelled: money back, request voided."""
         self._visit = _Visit(-1)
+        self._cancel.set()
         self._jobs.submit(self._card.close)
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        """Finish every session the journal holds open (at start: those a power cut left)."""
+        self._jobs.submit(self._reconcile)
 
     def authenticate(self, visit: int, pin: bytearray) -> None:
         pin_copy = bytearray(pin)  # the caller wipes its own copy now; the job wipes this one
         self._submit(lambda v: self._authenticate(v, pin_copy), visit)
 
-    def issue_and_print(self, visit: int, document_type: str, copies: int) -> None:
-        self._submit(lambda v: self._issue_and_print(v, document_type, copies), visit)
+    def quote_fee(self, visit: int, fee_yen: int) -> None:
+        """Answer FeeQuoted: what the machine takes for this fee, given its change."""
+        self._submit(lambda v: self._pipeline(v).quote(v, fee_yen), visit)
+
+    def request_and_pay(self, visit: int, document_type: str, options: DocumentOptions, copies: int) -> None:
+        """Issue, check the binding, take the fee, print, confirm (kiosk.paid_issuance)."""
+        self._cancel.clear()
+        self._submit(lambda v: self._pipeline(v).run(v, document_type, options, copies), visit)
+
+    def cancel_payment(self, visit: int) -> None:
+        """From the main thread, while a payment is open: stop, refund, void."""
+        if visit == self._visit.number:
+            self._cancel.set()
 
     # --- jobs (worker thread) ----------------------------------------------------
 
@@ -153,56 +166,13 @@ class SessionWorker:
             return
         self._report(Authenticated(visit.number, available))
 
-    def _issue_and_print(self, visit: _Visit, document_type: str, copies: int) -> None:
-        request_id = str(uuid.uuid4())
-        try:
-            document = self._issuance.issue(IssuanceRequest(
-                session_id=visit.session_id, request_id=request_id, document_type=document_type, copies=copies))
-        except IssuanceError as exc:
-            if isinstance(exc, ServiceUnreachable):
-                # The center may have issued it before the answer was lost: void the
-                # whole request so no document can ever come of it (Yokohama, 2023).
-                self._void(request_id)
-            self._report(ServiceProblem(visit.number, exc.code))
-            return
-        expected = Expected(card_certificate_der=visit.certificate_der, session_id=visit.session_id,
-                            request_id=request_id, terminal_id=self._terminal_id,
-                            document_type=document_type, copies=copies)
-        try:
-            check_binding(document, expected, self._signer)
-            result = self._printer.print_pdf(document.pdf, title=document.manifest.serial, copies=copies,
-                                             timeout=self._print_timeout_s)
-        except BindingError as exc:
-            log.warning("binding refused request=%s check=%s", request_id, exc.reason)
-            self._void(request_id)
-            self._report(PrintProblem(visit.number, f"binding_{exc.reason}"))
-            return
-        except PrinterError as exc:
-            log.warning("print failed request=%s reason=%s", request_id, exc.reason)
-            self._void(request_id)
-            self._report(PrintProblem(visit.number, f"printer_{exc.reason}"))
-            return
-        self._confirm_printed(request_id)
-        log.info("printed request=%s pages=%d copies=%d", request_id, result.pages, copies)
-        self._report(Printed(visit.number, result.pages, copies))
+    def _pipeline(self, visit: _Visit) -> PaidIssuance:
+        return PaidIssuance(issuance=self._issuance, printer=self._printer, payment=self.payment,
+                            journal=self.journal, receipt_printer=self._receipt_printer, settings=self._settings,
+                            report=self._report, still_wanted=lambda: self._visit is visit, cancelled=self._cancel)
 
-    def _confirm_printed(self, request_id: str) -> None:
-        """Unconfirmed by its print-by time, the center would void a printed document,
-        so a lost confirmation is retried while there is time."""
-        for delay in CONFIRM_ATTEMPT_DELAYS_S:
-            time.sleep(delay)
-            try:
-                self._issuance.confirm_printed(request_id)
-                return
-            except ServiceUnreachable as exc:
-                log.warning("printed, confirmation not delivered request=%s: %s", request_id, exc.code)
-            except IssuanceError as exc:
-                log.error("printed but the center refused the confirmation request=%s code=%s", request_id, exc.code)
-                return
-        log.error("printed but never confirmed request=%s", request_id)
-
-    def _void(self, request_id: str) -> None:
+    def _reconcile(self) -> None:
         try:
-            self._issuance.void(request_id)
-        except IssuanceError as exc:
-            log.error("void failed request=%s code=%s", request_id, exc.code)
+            self.last_reconciled = reconcile(self.journal, self._issuance, self.payment)
+        except Exception:  # a bug here must not stop the kiosk; the journal keeps the sessions
+            log.exception("reconciliation failed")

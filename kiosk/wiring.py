@@ -10,10 +10,14 @@ from devices.card.card_events import CardEvent, CardInserted, ReaderBack, Reader
 from devices.card.card_monitor import CardMonitor, card_monitor_for
 from devices.card.transports import CardTransport, InProcessTransport, PcscTransport
 from devices.card.virtual_card import VirtualCard
+from devices.payment import PaymentDevice, SimulatedPaymentDevice
 from devices.printer import DocumentPrinter, open_printer
-from kiosk.config import CardConfig, IssuanceConfig, KioskConfig, PrinterConfig
+from kiosk.config import (CardConfig, IssuanceConfig, KioskConfig, PaymentConfig, PrinterConfig,
+                          ReceiptPrinterConfig)
 from kiosk.events import CardPresence, WorkerReport
 from kiosk.issuance_client import IssuanceClient
+from kiosk.journal import Journal
+from kiosk.paid_issuance import ReceiptPrinterLike, Settings
 from kiosk.session_worker import SessionWorker
 
 
@@ -25,8 +29,28 @@ def card_transport(config: CardConfig) -> CardTransport:
 
 def document_printer(config: PrinterConfig) -> DocumentPrinter:
     if config.kind == "folder":
-        return open_printer("folder", directory=config.directory)
+        return open_printer("folder", directory=config.directory, paper=config.paper_sheets,
+                            seconds_per_sheet=config.seconds_per_sheet)
     return open_printer("cups", queue=config.queue)
+
+
+def payment_device(config: PaymentConfig) -> PaymentDevice:
+    """Raises PaymentError if the ccTalk devices do not answer."""
+    if config.kind == "simulated":
+        return SimulatedPaymentDevice()
+    return PaymentDevice.open(config.port, echo=config.echo)
+
+
+def receipt_printer(config: ReceiptPrinterConfig | None) -> ReceiptPrinterLike | None:
+    if config is None:
+        return None
+    if config.kind == "folder":
+        from devices.printer.receipt_folder import FolderReceiptPrinter
+
+        return FolderReceiptPrinter(config.directory)
+    from devices.printer.escpos_receipt import ReceiptPrinter
+
+    return ReceiptPrinter(config.port, baudrate=config.baudrate)
 
 
 def card_presence(event: CardEvent) -> CardPresence | None:
@@ -56,12 +80,17 @@ def devices(config: KioskConfig, report: Callable[[WorkerReport | CardPresence],
 def session_worker(config: KioskConfig, transport: CardTransport,
                    report: Callable[[WorkerReport], None]) -> SessionWorker:
     iss = config.issuance
-    client = IssuanceClient(iss.url, ca_cert=iss.ca_cert, client_cert=iss.client_cert,
-                            client_key=iss.client_key, timeout=iss.timeout_s)
+    client = issuance_client(iss)
     signer = x509.load_pem_x509_certificate(iss.manifest_signer_cert.read_bytes())
-    return SessionWorker(transport, client, document_printer(config.printer),
-                         terminal_id=config.terminal_id, manifest_signer=signer,
-                         print_timeout_s=config.printer.timeout_s, report=report)
+    receipts = config.receipt_printer
+    settings = Settings(terminal_id=config.terminal_id, manifest_signer=signer,
+                        print_timeout_s=config.printer.timeout_s, payment_timeout_s=config.payment.timeout_s,
+                        reprint_wait_s=config.printer.reprint_wait_s,
+                        store_name=receipts.store_name if receipts else "",
+                        store_number=receipts.store_number if receipts else "")
+    return SessionWorker(transport, client, document_printer(config.printer), payment=payment_device(config.payment),
+                         journal=Journal(config.journal), settings=settings, report=report,
+                         receipt_printer=receipt_printer(receipts))
 
 
 def issuance_client(config: IssuanceConfig) -> IssuanceClient:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import serial
 from escpos.constants import CTL_LF, ESC, FS, GS, HW_INIT, PAPER_PART_CUT, RT_STATUS, TXT_SIZE, TXT_STYLE
 
-from devices.printer.base import PrinterError, PrinterUnavailable, PrintJobTimedOut
+from devices.printer.base import (OutOfPaper, PaperState, PrinterError, PrinterStatus, PrinterUnavailable,
+                                  PrintJobTimedOut)
 from printouts.receipt import Receipt, ReceiptLine, receipt_lines
 
 ENCODING = "shift_jis"  # JIS X 0208; Python's codec maps ¥ to 0x5C, as ESC R 8 prints it
@@ -49,7 +50,7 @@ class ReceiptPrinterFault(PrinterUnavailable):
         self.during_job = during_job
 
 
-class PaperOut(ReceiptPrinterFault):
+class PaperOut(ReceiptPrinterFault, OutOfPaper):
     reason = "paper_out"
 
 
@@ -73,6 +74,15 @@ class ReceiptPrinterStatus:
     cover_open: bool
     error: bool  # cutter error, unrecoverable or auto-recoverable error (DLE EOT 3)
 
+    def as_printer_status(self) -> PrinterStatus:
+        """In the document printers' vocabulary, for the kiosk and the staff screens."""
+        paper = (PaperState.OUT if not self.paper_ok else PaperState.NEAR_END if self.paper_near_end
+                 else PaperState.OK)
+        problems = [text for bad, text in ((self.cover_open, "cover open"), (not self.paper_ok, "paper out"),
+                                           (self.error, "error (cutter jam or similar)"),
+                                           (not self.online, "offline")) if bad]
+        return PrinterStatus(not problems, paper, message=", ".join(problems))
+
 
 class ReceiptPrinter:
     def __init__(self, port: str, *, baudrate: int = 38400, rtscts: bool = False):
@@ -83,6 +93,13 @@ class ReceiptPrinter:
     def status(self, timeout: float = 3.0) -> ReceiptPrinterStatus:
         with self._open() as link:
             return link.status(time.monotonic() + timeout)
+
+    def printer_status(self, timeout: float = 3.0) -> PrinterStatus:
+        """status() as the document printers report theirs; silence is not ready."""
+        try:
+            return self.status(timeout).as_printer_status()
+        except PrinterError as exc:
+            return PrinterStatus(False, PaperState.UNKNOWN, message=str(exc))
 
     def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> ReceiptPrinterStatus:
         """Print and cut one receipt, blocking until printed; returns the status after it
