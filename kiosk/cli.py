@@ -40,12 +40,15 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     flags = pygame.FULLSCREEN if config.fullscreen and not headless else 0
     surface = pygame.display.set_mode(config.screen_size, flags)
     pygame.display.set_caption("Certificate kiosk")
+    from devices.payment import PaymentError
+
     try:
         worker, card_monitor = devices(config, post)
-    except (OSError, ValueError) as exc:  # unreadable card file, certificate or key
+    except (OSError, ValueError, PaymentError) as exc:  # unreadable card file, certificate or key; no acceptor
         pygame.quit()
         print(f"kiosk: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    worker.reconcile()  # paid sessions a power cut left open: finished before any new payment (kiosk.reconcile)
     machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
                       now=time.monotonic())
     pilot = None
