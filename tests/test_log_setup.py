@@ -240,3 +240,32 @@ def test_a_whole_session_logs_no_personal_data(journal, stub_data, tmp_path, mon
     assert leaked == []
     pin = next(card["pin"] for card in load_seed(SEED)["cards"] if card["resident"] == "R0001")
     assert not re.search(rf"(?<![0-9A-Za-z]){pin}(?![0-9A-Za-z])", everything)
+
+
+def test_the_running_kiosk_reports_ready_and_feeds_the_watchdog(notify_socket, stub_data, tmp_path):
+    """`kiosk demo` (headless, nobody touching it) as systemd would start it."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.kiosk_runs import KIOSK, ROOT
+    path, server = notify_socket
+    env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000",
+           "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    proc = subprocess.Popen([str(KIOSK), "demo", "--headless", "--data", str(stub_data),
+                             "--out", str(tmp_path / "out")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    messages: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while sum("WATCHDOG=1" in m for m in messages) < 3 and time.monotonic() < deadline:
+            try:
+                messages.append(server.recv(4096).decode())
+            except TimeoutError:
+                assert proc.poll() is None, proc.stderr.read()
+    finally:
+        proc.send_signal(signal.SIGINT)  # lets the demo stop its stub
+        proc.wait(timeout=30)
+    assert messages, "no notification arrived"
+    assert messages[0].split("\n")[:2] == ["READY=1", "STATUS=screen: welcome"]
+    assert sum("WATCHDOG=1" in m for m in messages) >= 3
