@@ -179,6 +179,8 @@ def run(parts, clock, machine, mode, scenario, shots: str | None = None) -> Fing
     finger = Finger(clock, shots)
     finger.scenario = scenario(finger)
     run_loop(machine, parts.surface, finger, mode)
+    mode._devices.submit(lambda: None).result(timeout=30)  # no job outlives its test
+    settle(mode)
     return finger
 
 
@@ -339,7 +341,7 @@ def test_device_problems_counts_and_faults_in_plain_words(kiosk_parts, clock):
     checks = HEALTHY[:1] + [Check("receipt_printer", False, "the receipt printer is out of paper")] + HEALTHY[1:]
     mode = staff_mode(kiosk_parts, machine, checks=checks)
     kiosk_parts.journal.paper_refilled(500)
-    for report in (PrintProblem(1, "printer_paper_out"), CardPresence(False, reader_lost=True), ServiceStatus(False)):
+    for report in (PrintProblem(1, "printer_paper_out", refunded=300, owed=50), CardPresence(False, reader_lost=True), ServiceStatus(False)):
         mode.note(report)
 
     def scenario(f):
@@ -357,7 +359,7 @@ def test_device_problems_counts_and_faults_in_plain_words(kiosk_parts, clock):
         yield from f.until(lambda v: v.title == "Maintenance: today")
         text = "\n".join(f.view.lines)
         assert "Sessions: 1" in text and "Certificates printed: 0" in text and "Faults: 3" in text
-        assert "The document printer failed: paper out." in text
+        assert "The document printer failed: out of paper. ¥50 is owed to a resident." in text
         assert "The card reader was disconnected" in text
         assert "The issuance center could not be reached." in text
 

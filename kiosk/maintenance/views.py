@@ -57,10 +57,17 @@ FAULTS = {
     "change_short": N_("Not enough change in the hoppers."),
     "change_owed": N_("Change could not be paid out: ¥{owed:,} is owed to a resident."),
 }
-FAULT_PREFIXES = {
-    "printer_": N_("The document printer failed: {detail}."),
-    "binding_": N_("A document from the center failed the kiosk's check and was not printed."),
+PRINTER_FAULT = N_("The document printer failed: {detail}.")
+PRINTER_REASONS = {  # PrinterError.reason
+    "printer_error": N_("printer error"),
+    "printer_unavailable": N_("not available (queue stopped or folder not writable)"),
+    "job_failed": N_("the job failed"),
+    "job_cancelled": N_("the job was cancelled"),
+    "job_timed_out": N_("the job took too long and was cancelled"),
+    "paper_out": N_("out of paper"),
 }
+BINDING_FAULT = N_("A document from the center failed the kiosk's check and was not printed.")
+OWED = N_("¥{owed:,} is owed to a resident.")
 
 
 def build_view(mode: MaintenanceMode, now: float) -> View:
@@ -139,12 +146,19 @@ class _Screens:
                      self.exit()])
 
     def fault_text(self, fault: Fault) -> str:
-        if fault.code in FAULTS:
-            return self._(FAULTS[fault.code], owed=fault.owed_yen)
-        for prefix, text in FAULT_PREFIXES.items():
-            if fault.code.startswith(prefix):
-                return self._(text, detail=fault.code.removeprefix(prefix).replace("_", " "))
-        return self._("Fault: {code}", code=fault.code)
+        _, code = self._, fault.code
+        if code in FAULTS:
+            text = _(FAULTS[code], owed=fault.owed_yen)
+        elif code.startswith("printer_"):
+            reason = code.removeprefix("printer_")
+            text = _(PRINTER_FAULT, detail=_(PRINTER_REASONS.get(reason, reason.replace("_", " "))))
+        elif code.startswith("binding_"):
+            text = _(BINDING_FAULT)
+        else:
+            text = _("Fault: {code}", code=code)
+        if fault.owed_yen and code != "change_owed":
+            text += " " + _(OWED, owed=fault.owed_yen)
+        return text
 
     def actions(self) -> View:
         _, m = self._, self.m
