@@ -11,6 +11,7 @@ from kiosk.events import KIOSK_EVENT, Tap
 from kiosk.render import Renderer
 from kiosk.screens import Button, View, build_view
 from kiosk.sd_notify import notifier
+from kiosk.sounds import Sounds
 from kiosk.states import Machine
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def hit(targets: list[tuple[Button, pygame.Rect]], pos) -> Button | None:
 def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None,
              maintenance: MaintenanceMode | None = None) -> None:
     renderer = Renderer(surface)
+    sounds = Sounds()
     clock = pygame.time.Clock()
     targets: list[tuple[Button, pygame.Rect]] = []
     pressed: Button | None = None
@@ -53,6 +55,7 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
                 # A tap counts where the finger went down and came up on the same button.
                 released = hit(targets, event.pos)
                 if released is not None and released == pressed:
+                    sounds.play("tap")
                     staff = maintenance is not None and maintenance.active
                     (maintenance if staff else machine).handle(Tap(released.action), now)
                 pressed = None
@@ -65,6 +68,8 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
         # Drawing is most of a frame's cost: an unchanged still screen is not drawn
         # again, so an idle kiosk on the welcome screen uses almost no CPU.
         if view != shown or view.spinner or view.flash:
+            if view.sound and (shown is None or view.name != shown.name):
+                sounds.play(view.sound)  # once, as the screen appears
             targets = renderer.draw(view, now)
             pygame.display.flip()
             shown = view

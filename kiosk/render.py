@@ -127,9 +127,9 @@ class Renderer:
         self.surface.fill(self.theme.background)
 
         header_buttons = [b for b in view.buttons if b.style == "header"]
-        row = [b for b in view.buttons if b.style in BOTTOM_ROW and not b.action.startswith("page:")]
+        row = [b for b in view.buttons if b.style in BOTTOM_ROW]
         targets: list[tuple[Button, pygame.Rect]] = []
-        header = self._header(view, header_buttons, targets, now)
+        header, title_shown = self._header(view, header_buttons, targets, now)
 
         keypad_left = int(self.w * 0.58) if view.keypad else self.w
         row_rect = pygame.Rect(self.px(16), self.h - self.px(12) - self.row_height(),
@@ -141,9 +141,10 @@ class Renderer:
             targets += self._keypad(keys, keypad_left, header.bottom)
         body = pygame.Rect(self.px(24), header.bottom + self.px(14), keypad_left - self.px(48), 0)
         body.height = (row_rect.top - self.px(12) if row else self.h - self.px(12)) - body.top
-        scale = next((s for s in BODY_SCALES if self._body(view, body, s, now, None) <= body.bottom),
+        heading = None if title_shown else view.title
+        scale = next((s for s in BODY_SCALES if self._body(view, body, s, now, None, heading) <= body.bottom),
                      BODY_SCALES[-1])
-        self._body(view, body, scale, now, targets)
+        self._body(view, body, scale, now, targets, heading)
 
         if view.prompt:
             targets = self._prompt(view)
@@ -209,7 +210,8 @@ class Renderer:
 
     # --- header ------------------------------------------------------------------
 
-    def _header(self, view: View, buttons: list[Button], targets, now: float) -> pygame.Rect:
+    def _header(self, view: View, buttons: list[Button], targets, now: float) -> tuple[pygame.Rect, bool]:
+        """The title bar; the title goes to the body when it cannot stay readable here."""
         t = self.theme
         header = pygame.Rect(0, 0, self.w, self.row_height() + self.px(12))
         inverted = view.flash and not view.warning and self._flash_on(now)
@@ -229,12 +231,12 @@ class Renderer:
         width = x - self.px(10) - left
         size, lines, ok = self._fit(view.title, self.tpx(34), width, 2, max_height=header.height - self.px(8))
         if not ok:
-            self._overflow(view.title)
+            return header, False
         line_h = self._linesize(view.title, size)
         y = header.centery - len(lines) * line_h // 2
         for line in lines:
             y = self._put(line, size, fg, (left, y)).bottom
-        return header
+        return header, True
 
     def _header_button(self, b: Button, right: int, centery: int) -> pygame.Rect:
         t = self.theme
@@ -269,7 +271,7 @@ class Renderer:
         size = self.tpx(28)
 
         def natural(b: Button, lines_allowed: int) -> int:
-            cue = self.px(30) if b.style == "primary" else 0
+            cue = self.px(30) if b.style == "primary" or b.action.startswith("page:") else 0
             base = self.px(220 if b.style == "primary" else 150)
             wrapped = self._wrap(b.label, size, self.px(360) if lines_allowed == 1 else self.px(200))
             widest = max((self._width(line, size) for line in wrapped[:lines_allowed]), default=0)
@@ -277,16 +279,23 @@ class Renderer:
                 widest = self._width(b.label, size)
             return max(self.target_w, base, widest + cue + self.px(36))
 
+        # Page buttons stand at the left end, the screen's own actions at the right.
+        buttons = sorted(buttons, key=lambda b: not b.action.startswith("page:"))
+        pagers = sum(1 for b in buttons if b.action.startswith("page:"))
         widths = [natural(b, 1) for b in buttons]
         if sum(widths) + gap * (len(buttons) - 1) > region.width:
             widths = [natural(b, 2) for b in buttons]
         spare = region.width - gap * (len(buttons) - 1)
         if sum(widths) > spare:  # squeeze; labels shrink inside, and report if unreadable
             widths = [max(self.target_w, w * spare // sum(widths)) for w in widths]
+        x = region.left
+        for b, width in zip(buttons[:pagers], widths[:pagers]):
+            targets.append((b, self._button(pygame.Rect(x, region.top, width, region.height), b, size)))
+            x += width + gap
         x = region.right
-        for b, width in reversed(list(zip(buttons, widths))):
+        for b, width in reversed(list(zip(buttons[pagers:], widths[pagers:]))):
             rect = pygame.Rect(x - width, region.top, width, region.height)
-            targets.append((b, self._button(rect, b, self.tpx(28))))
+            targets.append((b, self._button(rect, b, size)))
             x = rect.left - gap
 
     # --- buttons -----------------------------------------------------------------
@@ -308,11 +317,11 @@ class Renderer:
             cue.midright = (rect.right - self.px(14), rect.centery)
             self._chevron(cue, fg)
             inner.width -= self.px(26)
-        if b.action.startswith("page:"):
-            icon = pygame.Rect(0, 0, self.px(28), self.px(22))
-            icon.midtop = (rect.centerx, rect.top + self.px(12))
+        if b.action.startswith("page:"):  # an arrow says which way the tiles turn
+            icon = pygame.Rect(0, 0, self.px(22), self.px(20))
+            icon.midleft = (rect.left + self.px(12), rect.centery)
             self._arrow(icon, fg, up=b.action == "page:prev")
-            inner.top, inner.height = icon.bottom + self.px(4), rect.bottom - icon.bottom - self.px(10)
+            inner.left, inner.width = icon.right + self.px(6), rect.right - icon.right - self.px(14)
         self._label(b.label, size, fg, inner)
         return rect
 
@@ -343,7 +352,8 @@ class Renderer:
 
     # --- the body: lines, warning, figure, tiles, spinner ------------------------
 
-    def _body(self, view: View, region: pygame.Rect, scale: float, now: float, targets) -> int:
+    def _body(self, view: View, region: pygame.Rect, scale: float, now: float, targets,
+              heading: str | None) -> int:
         """Lays the body out at `scale`; draws only when `targets` is a list. Returns the bottom."""
         draw = targets is not None
         t = self.theme
@@ -363,6 +373,8 @@ class Renderer:
                 top += line_h
             return top
 
+        if heading:
+            y = text_block(heading, size(34), t.text, region.left, y, region.width) + self.px(12)
         for line in view.lines:
             y = text_block(line, size(30), t.text, region.left, y, region.width) + round(self.px(8) * scale)
         if view.warning:
@@ -457,31 +469,23 @@ class Renderer:
 
     def _tiles(self, view: View, region: pygame.Rect, y: int, size, draw: bool, targets) -> int:
         tiles = [b for b in view.buttons if b.style in TILES]
-        pagers = [b for b in view.buttons if b.action.startswith("page:") and b.style != "header"]
-        if not tiles and not pagers:
+        if not tiles:
             return y
         gap = self.px(12)
         area = pygame.Rect(region.left, y + self.px(4), region.width, region.bottom - y - self.px(4))
-        if pagers:  # page buttons stand beside the tiles they turn
-            pager_w = max(self.target_w, self.px(150))
-            pager_h = self.row_height()
-            for i, b in enumerate(sorted(pagers, key=lambda b: b.action != "page:prev")):
-                rect = pygame.Rect(area.right - pager_w, area.top + i * (pager_h + gap), pager_w, pager_h)
-                if draw:
-                    targets.append((b, self._button(rect, b, self.tpx(24))))
-            area.width -= pager_w + gap
-        if not tiles:
-            return y
         n = len(tiles)
         label_sz, detail_sz = size(28), size(21)
-        cols = 1 if n <= 2 else 2
-        while True:
+
+        def grid(cols: int) -> tuple[int, int, int, int]:
             width = (area.width - gap * (cols - 1)) // cols if cols > 1 else min(area.width, self.px(760))
             tile_h = max(self._tile_height(b, width, label_sz, detail_sz) for b in tiles)
             rows = -(-n // cols)
-            if rows * tile_h + (rows - 1) * gap <= area.height or cols >= 3:
-                break
-            cols += 1
+            return rows * tile_h + (rows - 1) * gap, cols, width, tile_h
+
+        # The fewest columns that fit; failing that, whichever comes closest.
+        layouts = [grid(cols) for cols in ((1, 2, 3) if n <= 2 else (2, 3))]
+        _, cols, width, tile_h = next((g for g in layouts if g[0] <= area.height), min(layouts))
+        rows = -(-n // cols)
         for i, b in enumerate(tiles):
             r, c = divmod(i, cols)
             rect = pygame.Rect(area.left + c * (width + gap), area.top + r * (tile_h + gap), width, tile_h)
@@ -495,8 +499,8 @@ class Renderer:
         return code if code in LANGUAGES else None
 
     def _tile_text_box(self, b: Button, rect: pygame.Rect) -> pygame.Rect:
-        left = rect.left + self.px(16) + (self.px(56) if b.style == "check" else 0)
-        return pygame.Rect(left, rect.top + self.px(10), rect.right - self.px(14) - left, rect.height - self.px(20))
+        left = rect.left + self.px(14) + (self.px(52) if b.style == "check" else 0)
+        return pygame.Rect(left, rect.top + self.px(8), rect.right - self.px(12) - left, rect.height - self.px(16))
 
     def _tile_height(self, b: Button, width: int, label_sz: int, detail_sz: int) -> int:
         box = self._tile_text_box(b, pygame.Rect(0, 0, width, self.row_height()))
@@ -505,7 +509,7 @@ class Renderer:
         height = len(label) * self._linesize(b.label, label_sz, lang)
         if b.detail:
             height += len(self._wrap(b.detail, detail_sz, box.width)) * self._linesize(b.detail, detail_sz)
-        return max(self.row_height(), height + self.px(24))
+        return max(self.row_height(), height + self.px(18))
 
     def _tile(self, rect: pygame.Rect, b: Button, label_sz: int, detail_sz: int) -> pygame.Rect:
         t = self.theme
@@ -515,7 +519,7 @@ class Renderer:
                          border_radius=radius)
         if b.style == "check":
             box = pygame.Rect(0, 0, self.px(40), self.px(40))
-            box.midleft = (rect.left + self.px(16), rect.centery)
+            box.midleft = (rect.left + self.px(14), rect.centery)
             pygame.draw.rect(self.surface, t.background, box)
             pygame.draw.rect(self.surface, t.text, box, width=max(2, self.px(3)))
             if b.checked:
