@@ -20,10 +20,11 @@ from devices.printer import FolderPrinter
 from kiosk.app import run_loop
 from kiosk.config import MaintenanceConfig
 from kiosk.device_checks import Check
-from kiosk.embedded import DEMO_STAFF_PIN_HASH
+from kiosk.embedded import DEMO_STAFF_PIN_HASH, embedded_config
 from kiosk.events import CardPresence, PrintProblem, ServiceStatus, Tap
 from kiosk.journal import CREDIT, Journal
 from kiosk.maintenance.mode import MaintenanceMode
+from kiosk.maintenance.setup import maintenance_mode
 from kiosk.maintenance.state_db import FILE_NAME
 from kiosk.screens import build_view
 from kiosk.states import Machine, State
@@ -607,3 +608,24 @@ def test_the_audit_log_holds_no_pin(kiosk_parts, clock):
     settle(mode)
     raw = (kiosk_parts.state / FILE_NAME).read_bytes()
     assert b"97531" not in raw and DEMO_PIN.encode() not in raw
+
+
+def test_the_device_screen_runs_the_real_checks_on_the_embedded_defaults(stub, kiosk_parts, clock, tmp_path):
+    url, data = stub
+    config = embedded_config(data, url, "R0001", tmp_path / "printed")
+    machine = new_machine()
+    mode = maintenance_mode(config, machine, worker=None, card_monitor=None)
+
+    def scenario(f):
+        yield from signed_in(f)
+        assert "カードリーダー (正常)" in f.view.lines[0]  # the kiosk's language, ja
+        yield from f.tap("lang:en")
+        yield from f.until(lambda v: v.title == "Maintenance: devices")
+        text = "\n".join(f.view.lines)
+        for device in ("Card reader (OK)", "Document printer (OK)", "Issuance center (OK)"):
+            assert device in text
+        assert f"reachable at {url}" in text
+        assert len([line for line in f.view.lines if line.startswith(("○", "×"))]) == len(mode.checks) >= 5
+
+    run(kiosk_parts, clock, machine, mode, scenario, shots="real")
+    assert [r.action for r in mode.audit.records()][:3] == ["pin_pad_opened", "sign_in", "recheck_devices"]

@@ -137,17 +137,17 @@ def test_a_slip_goes_to_the_receipt_printer_when_there_is_one(tmp_path):
 
 
 def test_every_staff_message_has_a_japanese_translation():
-    keywords = {"_": None, "N_": None, "translate": (2,), "Outcome": (2,)}
+    keywords = {"_": None, "N_": None, "translate": (2,), "Outcome": (2,), "_p": ((1, "c"), 2)}
     catalog = text.catalog("ja")
     fields = string.Formatter()
     for path in sorted(MAINTENANCE.glob("*.py")):
-        for lineno, message, _, _ in extract_from_file("python", str(path), keywords=keywords):
+        for lineno, message, _, context in extract_from_file("python", str(path), keywords=keywords):
             if not message:
                 continue
             where = f"{path.name}:{lineno} {message!r}"
-            assert message in catalog, f"no Japanese for {where}"
+            assert (context, message) in catalog, f"no Japanese for {where}"
             wanted = {f for _, f, _, _ in fields.parse(message) if f}
-            assert {f for _, f, _, _ in fields.parse(catalog[message]) if f} == wanted, where
+            assert {f for _, f, _, _ in fields.parse(catalog[context, message]) if f} == wanted, where
 
 
 def test_the_slip_prints_japan_time():

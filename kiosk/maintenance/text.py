@@ -13,14 +13,20 @@ DOMAIN = "maintenance"
 
 
 @lru_cache(maxsize=None)
-def catalog(language: str) -> dict[str, str]:
+def catalog(language: str) -> dict[tuple[str | None, str], str]:
+    """(msgctxt, msgid) -> msgstr: a context tells apart one English word with two
+    Japanese ones (the keypad's OK is 確定, a device's OK is 正常)."""
     if language == "en":
         return {}
     with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as f:
         po = read_po(f, locale=language)
-    return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+    return {(m.context, m.id): m.string for m in po if m.id and m.string and not m.fuzzy}
 
 
 def translate(language: str, message: str, **values) -> str:
-    text = catalog(language).get(message, message)
+    text = catalog(language).get((None, message), message)
     return text.format(**values) if values else text
+
+
+def translate_in(language: str, context: str, message: str) -> str:
+    return catalog(language).get((context, message), message)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from kiosk.i18n import LANGUAGES, N_
 from kiosk.maintenance.history import Fault
 from kiosk.maintenance.staff_pin import MAX_DIGITS, MIN_DIGITS
-from kiosk.maintenance.text import translate
+from kiosk.maintenance.text import translate, translate_in
 from kiosk.screens import Button, View
 from printouts.receipt import JST, yen
 
@@ -24,6 +24,7 @@ CHECK_NAMES = {
     "payment": N_("Payment device"),
     "issuance_center": N_("Issuance center"),
     "clock": N_("Clock"),
+    "journal": N_("Journal"),
 }
 
 JOBS = {
@@ -85,6 +86,9 @@ class _Screens:
     def _(self, text: str, **values) -> str:
         return translate(self.m.language, text, **values)
 
+    def _p(self, context: str, text: str) -> str:
+        return translate_in(self.m.language, context, text)
+
     def exit(self) -> Button:
         return Button("exit", self._("Exit"), "secondary")
 
@@ -117,7 +121,7 @@ class _Screens:
             if check.name == "document_printer" and m.summary.paper_left is not None:
                 detail = _("{sheets} sheets left", sheets=m.summary.paper_left) + "; " + detail
             mark = "○" if check.ok else "×"
-            state = _("OK") if check.ok else _("Problem")
+            state = self._p("device", "OK") if check.ok else _("Problem")
             lines.append(f"{mark} {_(CHECK_NAMES.get(check.name, check.name))} ({state}): {detail}")
         if m.checked_at is not None:
             lines.append(_("Checked at {time}. Now {now}.", time=f"{m.checked_at:%H:%M:%S}",
@@ -199,10 +203,14 @@ class _Screens:
         return View("maintenance-service", title, [], buttons)
 
     def confirm(self) -> View:
-        _, what = self._, self.m.confirming
-        line = (_("The kiosk application stops and starts again (about 20 seconds).") if what == "restart"
-                else _("The kiosk turns off. Turn it on again with its power switch."))
-        return View("maintenance-confirm", _(JOBS[what]) + "?", [line],
+        _ = self._
+        if self.m.confirming == "restart":
+            title = _("Restart the kiosk application?")
+            line = _("The kiosk application stops and starts again (about 20 seconds).")
+        else:
+            title = _("Turn the kiosk off?")
+            line = _("The kiosk turns off. Turn it on again with its power switch.")
+        return View("maintenance-confirm", title, [line],
                     [Button("yes", _("Yes")), Button("no", _("No"), "secondary")])
 
     def working(self) -> View:
@@ -215,5 +223,5 @@ class _Screens:
         values = {k: _(v) if isinstance(v, str) else v for k, v in outcome.values.items()}
         text = _(outcome.notice, **values)
         return View("maintenance-result", _(JOBS.get(outcome.job, outcome.job)),
-                    [] if outcome.problem else [text], [Button("goto:actions", _("OK"))],
+                    [] if outcome.problem else [text], [Button("goto:actions", _("Close"))],
                     warning=text if outcome.problem else None, alert=outcome.problem)
