@@ -33,7 +33,9 @@ from kiosk.maintenance.lockout import Lockout
 from kiosk.maintenance.slips import CollectionSlip, slip_pdf, slip_receipt_lines
 from kiosk.maintenance.staff_pin import MAX_DIGITS, MIN_DIGITS, verify_pin
 from kiosk.maintenance.state_db import StateDb
+from kiosk.maintenance.views import JOBS, build_view
 from kiosk.screens import View
+from kiosk.screens import build_view as resident_view
 from kiosk.states import Machine, State
 from printouts.receipt import JST
 
@@ -176,11 +178,9 @@ class MaintenanceMode:
             self._action(action)
 
     def view(self, now: float) -> View:
-        from kiosk.maintenance.views import build_view
         self._poll()
         if now - self._last_input >= self.config.idle_timeout_s and not self.verifying:
             self._close("idle_timeout")
-            from kiosk.screens import build_view as resident_view
             return resident_view(self.machine, now)
         return build_view(self, now)
 
@@ -216,12 +216,18 @@ class MaintenanceMode:
         elif action.startswith("digit:") and len(self.pin) < MAX_DIGITS:
             self.pin.append(ord(action[-1]))
         elif action == "ok" and len(self.pin) >= MIN_DIGITS:
-            pin = bytes(self.pin)
+            pin = bytearray(self.pin)  # the thread wipes its copy once checked
             self._wipe_pin()
             self.verifying = True
             self._records.submit(self._guarded, "sign_in", self._check_pin, pin)
 
-    def _check_pin(self, pin: bytes) -> Outcome:
+    def _check_pin(self, pin: bytearray) -> Loaded:
+        try:
+            return self._sign_in(pin)
+        finally:
+            pin[:] = bytes(len(pin))
+
+    def _sign_in(self, pin: bytearray) -> Loaded:
         wall = self._wall()
         until = self.lockout.locked_until(wall)
         if until is not None:
@@ -280,7 +286,6 @@ class MaintenanceMode:
     def _run(self, job: str, fn: Callable, *args) -> None:
         """Starts a device job; its result screen follows when it is done."""
         if self.busy is not None:
-            from kiosk.maintenance.views import JOBS
             self.screen = "result"
             self.notice = Outcome(job, "Wait until this has finished: {what}", {"what": JOBS[self.busy]}, True)
             return

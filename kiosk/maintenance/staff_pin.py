@@ -43,7 +43,7 @@ def check_format(stored: str) -> str:
 
 def verify_pin(pin: bytes | bytearray, stored: str) -> bool:
     n, r, p, salt, expected = _FORMAT.fullmatch(check_format(stored)).groups()
-    digest = hashlib.scrypt(bytes(pin), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+    digest = hashlib.scrypt(pin, salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
                             dklen=len(base64.b64decode(expected)), maxmem=256 * 2**20)
     return hmac.compare_digest(digest, base64.b64decode(expected))
 
