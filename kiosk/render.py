@@ -73,10 +73,13 @@ HIGH_CONTRAST = Theme(background=BLACK, text=WHITE, header=BLACK, header_text=YE
                       warning=BLACK, warning_text=YELLOW, accent=YELLOW, line=5)
 
 # Line breaking: Japanese and Chinese break between characters, but never before closing
-# punctuation or after an opening bracket; other scripts (Hangul included) break at spaces.
+# punctuation, a small kana or after an opening bracket; other scripts (Hangul included)
+# break at spaces, and so does plain Japanese, written with spaces between phrases.
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _OPEN = "「『（【〔〈《“‘"
-_CLOSE = "、。，．・：；？！ー」』）】〕〉》”’…％"
+_CLOSE = "、。，．・：；？！ー」』）】〕〉》”’…％ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ"
+_PHRASES = re.compile(r"\S+\s*|\s+")
+PHRASED = {"ja_easy"}
 _TOKENS = re.compile(rf"[{_OPEN}]*[{_CJK}][{_CLOSE}]*\s*|[^\s{_CJK}]+[{_CLOSE}]*\s*|\s+")
 
 BOTTOM_ROW = ("primary", "secondary")
@@ -173,8 +176,12 @@ class Renderer:
 
     def _wrap(self, text: str, size: int, width: int, language: str | None = None) -> list[str]:
         f = font(self._face(text, language), size)
+        tokens = _TOKENS.findall(text)
+        if (language or self.language) in PHRASED:  # whole phrases, split only when one is wider than the box
+            tokens = [part for phrase in _PHRASES.findall(text)
+                      for part in ([phrase] if f.size(phrase.rstrip())[0] <= width else _TOKENS.findall(phrase))]
         lines, line = [], ""
-        for token in _TOKENS.findall(text):
+        for token in tokens:
             if line and f.size((line + token).rstrip())[0] > width:
                 lines.append(line.rstrip())
                 line = token.lstrip()
@@ -359,8 +366,9 @@ class Renderer:
         t = self.theme
         y = region.top
 
-        def size(nominal: float) -> int:
-            return max(self.min_text(), round(self.tpx(nominal) * scale))
+        def size(nominal: float) -> int:  # large text never shrinks below the normal size
+            floor = self.px(nominal) if self.text_scale > 1 else self.min_text()
+            return max(floor, round(self.tpx(nominal) * scale))
 
         def text_block(text: str, sz: int, colour, left: int, top: int, width: int) -> int:
             lines = self._wrap(text, sz, width)
