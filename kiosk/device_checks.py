@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import io
+import os
 import ssl
 import subprocess
 import tempfile
@@ -35,7 +36,7 @@ MAX_CLOCK_OFFSET_S = 30.0  # against the center's clock, when timedatectl cannot
 CERT_EXPIRY_WARNING = dt.timedelta(days=30)
 # Seconds each check may take; the printer's and the center's add their own timeouts.
 LIMITS = {"card_reader": 5.0, "card": 10.0, "document_printer": 10.0, "receipt_printer": 8.0,
-          "payment": 10.0, "issuance_center": 2.0, "clock": 8.0}
+          "payment": 10.0, "journal": 5.0, "issuance_center": 2.0, "clock": 8.0}
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,22 @@ class CheckFailed(Exception):
 
 
 def run_checks(config: KioskConfig, *, test_page: bool = False, card: CardTransport | None = None,
-               payment=None) -> list[Check]:
+               payment=None, printer=None) -> list[Check]:
     """Every check the configuration calls for, in a fixed order.
 
-    `card` and `payment` are devices the running kiosk already holds open (a serial
-    port cannot be opened twice, and a simulated device keeps its cash levels); when
+    `card`, `payment` and `printer` are devices the running kiosk already holds open (a
+    serial port opens once; a simulated device keeps its cash and paper counts); when
     absent the checks open their own from the configuration and close them again."""
     checks: list[tuple[str, Callable[[], str]]] = [
         ("card_reader", lambda: _card_reader(config, card)),
         ("card", lambda: _card(config, card)),
-        ("document_printer", lambda: _document_printer(config, test_page)),
+        ("document_printer", lambda: _document_printer(config, test_page, printer)),
     ]
-    receipt = getattr(config, "receipt_printer", None)
-    if receipt is not None:
-        checks.append(("receipt_printer", lambda: _receipt_printer(receipt)))
-    payment_config = getattr(config, "payment", None)
-    if payment is not None or payment_config is not None:
-        checks.append(("payment", lambda: _payment(payment_config, payment)))
+    if config.receipt_printer is not None:
+        checks.append(("receipt_printer", lambda: _receipt_printer(config.receipt_printer)))
     checks += [
+        ("payment", lambda: _payment(config.payment, payment)),
+        ("journal", lambda: _journal(config.journal)),
         ("issuance_center", lambda: _issuance_center(config)),
         ("clock", lambda: _clock(config)),
     ]
@@ -155,77 +154,42 @@ def _card(config: KioskConfig, card: CardTransport | None) -> str:
 
 # --- printers --------------------------------------------------------------------
 
-def _document_printer(config: KioskConfig, test_page: bool) -> str:
-    printer = config.printer
-    detail = _folder_status(printer.directory) if printer.kind == "folder" else _cups_status(printer.queue)
+def _document_printer(config: KioskConfig, test_page: bool, printer) -> str:
+    from devices.printer import PaperState, PrinterError
+    from kiosk.wiring import document_printer
+    settings = config.printer
+    where = f"print folder {settings.directory}" if settings.kind == "folder" else f"CUPS queue {settings.queue}"
+    if settings.kind == "folder":
+        _writable(settings.directory, "print folder")  # a real write: os.access() says yes to root
+    try:
+        printer = printer or document_printer(settings)
+        status = printer.status()
+    except PrinterError as exc:
+        raise CheckFailed(f"{where}: {exc}") from exc
+    paper = {PaperState.OK: "paper loaded", PaperState.NEAR_END: "paper running low: refill soon",
+             PaperState.OUT: "out of paper", PaperState.UNKNOWN: "the printer does not report its paper"}[status.paper]
+    if status.sheets_left is not None:
+        paper += f" ({status.sheets_left} sheets left)"
+    if not status.ready:
+        raise CheckFailed(f"{where} is not ready: {status.message or paper}")
+    detail = f"{where} is ready; {paper}" + (f"; {status.message}" if status.message else "")
     if test_page:
-        from devices.printer import PrinterError
-        from kiosk.wiring import document_printer
         try:
-            result = document_printer(printer).print_pdf(printer_test_page(config.terminal_id), title="Test page",
-                                                         timeout=printer.timeout_s)
+            result = printer.print_pdf(printer_test_page(config.terminal_id), title="Test page",
+                                       timeout=settings.timeout_s)
         except PrinterError as exc:
             raise CheckFailed(f"{detail}, but the test page failed: {exc}") from exc
         detail += f"; test page printed ({result.location})"
     return detail
 
 
-def _folder_status(directory) -> str:
+def _writable(directory, what: str) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".selftest-"):
             pass
     except OSError as exc:
-        raise CheckFailed(f"cannot write to the print folder {directory}: {exc.strerror or exc}") from exc
-    return f"print folder {directory} is writable"
-
-
-# printer-state-reasons a staff member can act on (RFC 8011, PWG 5100.9).
-_REASONS = {
-    "media-empty": "out of paper",
-    "media-needed": "out of paper",
-    "media-jam": "paper jam",
-    "media-low": "paper running low",
-    "door-open": "a door is open",
-    "cover-open": "the cover is open",
-    "toner-empty": "out of toner",
-    "toner-low": "toner running low",
-    "marker-supply-empty": "out of ink or toner",
-    "marker-supply-low": "ink or toner running low",
-    "offline": "offline",
-    "paused": "paused",
-}
-_STOPPING = {"media-empty", "media-needed", "media-jam", "door-open", "cover-open", "toner-empty",
-             "marker-supply-empty", "offline"}
-
-
-def _cups_status(queue: str) -> str:
-    import cups
-    try:
-        attributes = cups.Connection().getPrinterAttributes(
-            queue, requested_attributes=["printer-state", "printer-state-message", "printer-state-reasons",
-                                         "printer-is-accepting-jobs"])
-    except RuntimeError as exc:
-        raise CheckFailed(f"cannot reach the print service (cupsd): {exc}") from exc
-    except cups.IPPError as exc:
-        if exc.args[0] == cups.IPP_NOT_FOUND:
-            raise CheckFailed(f"there is no CUPS queue named {queue}") from exc
-        raise CheckFailed(f"CUPS queue {queue}: {exc.args[-1]}") from exc
-    reasons = attributes.get("printer-state-reasons", [])
-    reasons = [reasons] if isinstance(reasons, str) else list(reasons)
-    # Reasons carry a severity suffix (-report, -warning, -error).
-    keywords = {r.rsplit("-", 1)[0] if r.endswith(("-report", "-warning", "-error")) else r for r in reasons}
-    words = sorted({_REASONS[k] for k in keywords if k in _REASONS})
-    problems = f" ({', '.join(words)})" if words else ""
-    if attributes["printer-state"] == cups.IPP_PRINTER_STOPPED:
-        message = attributes.get("printer-state-message") or "no reason given"
-        raise CheckFailed(f"CUPS queue {queue} is stopped: {message}{problems}")
-    if not attributes["printer-is-accepting-jobs"]:
-        raise CheckFailed(f"CUPS queue {queue} is rejecting jobs{problems}")
-    if keywords & _STOPPING:
-        raise CheckFailed(f"CUPS queue {queue} needs attention{problems}")
-    state = "printing" if attributes["printer-state"] == cups.IPP_PRINTER_PROCESSING else "idle"
-    return f"CUPS queue {queue} is {state} and accepting jobs{problems}"
+        raise CheckFailed(f"cannot write to the {what} {directory}: {exc.strerror or exc}") from exc
 
 
 def printer_test_page(terminal_id: str) -> bytes:
@@ -256,13 +220,13 @@ def printer_test_page(terminal_id: str) -> bytes:
 
 def _receipt_printer(receipt_config) -> str:
     from devices.printer import PrinterError
-    from kiosk import wiring
-    printer = wiring.receipt_printer(receipt_config) if hasattr(wiring, "receipt_printer") else None
-    if printer is None:
-        from devices.printer.escpos_receipt import ReceiptPrinter
-        printer = ReceiptPrinter(str(receipt_config.port))
+    from kiosk.wiring import receipt_printer
+    if receipt_config.kind == "folder":
+        _writable(receipt_config.directory, "receipt folder")
+        return f"receipts go as text files into {receipt_config.directory}, which is writable"
+    printer = receipt_printer(receipt_config)
     try:
-        status = printer.status(timeout=5.0)
+        status = printer.status(timeout=3.0)
     except PrinterError as exc:
         raise CheckFailed(f"the receipt printer does not answer: {exc}") from exc
     if status.cover_open:
@@ -281,10 +245,11 @@ def _receipt_printer(receipt_config) -> str:
 
 def _payment(payment_config, device) -> str:
     from devices.payment import PaymentError
+    from kiosk.wiring import payment_device
     opened = device is None
     try:
         if opened:
-            device = _open_payment(payment_config)
+            device = payment_device(payment_config)
         levels = device.hoppers()
     except PaymentError as exc:
         raise CheckFailed(f"the payment device does not answer: {exc}") from exc
@@ -292,17 +257,16 @@ def _payment(payment_config, device) -> str:
         if opened and device is not None:
             device.close()
     cash = ", ".join(f"{lv.denomination} yen × {lv.coins}{' (low)' if lv.low else ''}" for lv in levels)
-    return f"answers; change in the hoppers: {cash}"
+    kind = "simulated payment device" if payment_config.kind == "simulated" else f"ccTalk on {payment_config.port}"
+    return f"{kind} answers; change in the hoppers: {cash}"
 
 
-def _open_payment(payment_config):
-    from kiosk import wiring
-    if hasattr(wiring, "payment_device"):
-        return wiring.payment_device(payment_config)
-    from devices.payment import PaymentDevice, SimulatedPaymentDevice
-    if payment_config.kind == "simulated":
-        return SimulatedPaymentDevice()
-    return PaymentDevice.open(str(payment_config.port))
+def _journal(path) -> str:
+    """Paid sessions are written there before any coin is taken: it must take writes."""
+    _writable(path.absolute().parent, "paid-session journal's folder")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise CheckFailed(f"the paid-session journal {path} cannot be written")
+    return f"the paid-session journal {path} can be written"
 
 
 # --- issuance center and clock ---------------------------------------------------

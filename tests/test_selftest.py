@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import ssl
-import stat
 import subprocess
 import sys
 import time
@@ -23,7 +23,7 @@ from devices.card.virtual_card import VirtualCard
 from devices.payment import SimulatedPaymentDevice
 from kiosk import device_checks
 from kiosk.device_checks import run_checks
-from kiosk.embedded import embedded_config
+from kiosk.embedded import embedded_config, free_port, running_stub
 from kiosk.selftest import check as selftest_check
 from municipal.pki import PkiFiles
 from municipal.revocation import revoke_terminal
@@ -50,9 +50,18 @@ def timedatectl(tmp_path, monkeypatch):
     return set_answer
 
 
+@pytest.fixture(scope="module")
+def shared_stub(stub_template, tmp_path_factory):
+    """One stub for the checks that only read from it (starting one takes a second)."""
+    data = tmp_path_factory.mktemp("selftest-stub") / "data"
+    shutil.copytree(stub_template, data)
+    with running_stub(data, free_port()) as url:
+        yield url, data
+
+
 @pytest.fixture
-def config_for(stub, tmp_path):
-    url, data = stub
+def config_for(shared_stub, tmp_path):
+    url, data = shared_stub
 
     def make(**overrides):
         return embedded_config(data, overrides.pop("url", url), "R0001", tmp_path / "printed", **overrides)
@@ -68,11 +77,13 @@ def test_healthy_kiosk_passes_every_check_and_exits_0(config_for, timedatectl):
     out = io.StringIO()
     assert selftest_check(config_for(), test_page=False, out=out) == 0
     lines = out.getvalue().splitlines()
-    names = ["card_reader", "card", "document_printer", "issuance_center", "clock"]
+    names = ["card_reader", "card", "document_printer", "receipt_printer", "payment", "journal",
+             "issuance_center", "clock"]
     assert [line.split()[:2] for line in lines[:-1]] == [["PASS", n] for n in names]
-    assert lines[-1] == "5 passed, 0 failed"
+    assert lines[-1] == "8 passed, 0 failed"
     checks = by_name(run_checks(config_for()))
     assert "My Number card" in checks["card"].detail
+    assert "paper loaded" in checks["document_printer"].detail
     assert "terminal certificate accepted" in checks["issuance_center"].detail
     assert "synchronised" in checks["clock"].detail
 
@@ -84,8 +95,8 @@ def test_a_failed_check_prints_fail_and_exits_1(config_for, timedatectl, tmp_pat
     assert selftest_check(config_for(printer={"directory": str(blocker / "printed")}),
                           test_page=False, out=out) == 1
     failed = [line for line in out.getvalue().splitlines() if line.startswith("FAIL")]
-    assert len(failed) == 1 and "document_printer" in failed[0] and "cannot write" in failed[0]
-    assert out.getvalue().splitlines()[-1] == "4 passed, 1 failed"
+    assert len(failed) == 1 and "document_printer" in failed[0] and "cannot write to the print folder" in failed[0]
+    assert out.getvalue().splitlines()[-1] == "7 passed, 1 failed"
 
 
 # --- card reader and card ---------------------------------------------------------
@@ -155,22 +166,56 @@ def test_test_page_is_printed_into_the_folder(config_for, timedatectl, tmp_path)
     assert "Testpage" in text and "KIOSK-0001" in text and "Thisisnotacertificate" in text
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_read_only_print_folder_fails(config_for, timedatectl, tmp_path):
-    folder = tmp_path / "printed"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    printer = by_name(run_checks(config_for()))["document_printer"]
-    assert not printer.ok and "cannot write to the print folder" in printer.detail
+def test_printer_out_of_paper_fails(config_for, timedatectl):
+    printer = by_name(run_checks(config_for(printer={"paper_sheets": 0})))["document_printer"]
+    assert not printer.ok and "out of paper" in printer.detail
+
+
+def test_the_running_kiosks_printer_is_the_one_checked(config_for, timedatectl):
+    from kiosk.wiring import document_printer
+    config = config_for(printer={"paper_sheets": 300})
+    live = document_printer(config.printer)
+    live.print_pdf(device_checks.printer_test_page("KIOSK-0001"), title="Test page")
+    printer = by_name(run_checks(config, printer=live))["document_printer"]
+    assert printer.ok and "299 sheets left" in printer.detail
 
 
 @pytest.mark.cups
 def test_cups_queue_status_and_missing_queue(config_for, timedatectl, cups_queue):
     good = by_name(run_checks(config_for(printer={"kind": "cups", "queue": cups_queue.name})))
-    assert good["document_printer"].ok and "accepting jobs" in good["document_printer"].detail
+    assert good["document_printer"].ok and f"CUPS queue {cups_queue.name} is ready" in good["document_printer"].detail
     missing = by_name(run_checks(config_for(printer={"kind": "cups", "queue": "NoSuchQueue"})))
     assert not missing["document_printer"].ok
     assert "no CUPS queue named NoSuchQueue" in missing["document_printer"].detail
+
+
+# --- receipt printer ----------------------------------------------------------------
+
+def test_receipt_printer_answers_and_reports_its_paper(config_for, timedatectl, receipt_emulator):
+    config = config_for(receipt_printer={"kind": "escpos", "port": receipt_emulator.tty_path, "directory": None})
+    assert by_name(run_checks(config))["receipt_printer"] == device_checks.Check(
+        "receipt_printer", True, "online, paper loaded")
+    receipt_emulator.set_paper_near_end()
+    assert "change the roll soon" in by_name(run_checks(config))["receipt_printer"].detail
+    receipt_emulator.run_out_of_paper()
+    receipt = by_name(run_checks(config))["receipt_printer"]
+    assert not receipt.ok and "out of paper" in receipt.detail
+
+
+def test_silent_receipt_printer_fails(config_for, timedatectl, receipt_emulator):
+    receipt_emulator.go_silent()
+    config = config_for(receipt_printer={"kind": "escpos", "port": receipt_emulator.tty_path, "directory": None})
+    receipt = by_name(run_checks(config))["receipt_printer"]
+    assert not receipt.ok and "does not answer" in receipt.detail
+
+
+def test_unwritable_receipt_folder_and_journal_fail(config_for, timedatectl, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    checks = by_name(run_checks(config_for(receipt_printer={"directory": str(blocker / "receipts")},
+                                           journal=str(blocker / "journal.sqlite"))))
+    assert not checks["receipt_printer"].ok and "cannot write to the receipt folder" in checks["receipt_printer"].detail
+    assert not checks["journal"].ok and "journal" in checks["journal"].detail
 
 
 # --- payment --------------------------------------------------------------------
@@ -181,6 +226,12 @@ def test_payment_device_answers_with_cash_levels(config_for, timedatectl):
     payment = by_name(run_checks(config_for(), payment=device))["payment"]
     assert payment.ok
     assert "500 yen × 0 (low)" in payment.detail and "100 yen × " in payment.detail
+
+
+def test_missing_cctalk_port_fails(config_for, timedatectl, tmp_path):
+    config = config_for(payment={"kind": "cctalk", "port": str(tmp_path / "ttyUSB9")})
+    payment = by_name(run_checks(config))["payment"]
+    assert not payment.ok and "does not answer" in payment.detail and "ttyUSB9" in payment.detail
 
 
 def test_silent_payment_device_fails(config_for, timedatectl):
@@ -200,16 +251,16 @@ def test_stub_not_running_fails_the_center(config_for, timedatectl):
     assert not center.ok and "cannot connect" in center.detail
 
 
-def test_revoked_terminal_is_refused(config_for, stub, timedatectl):
-    _, data = stub
+def test_revoked_terminal_is_refused(stub, timedatectl, tmp_path):
+    url, data = stub
     from municipal.registry import Registry
     revoke_terminal(Registry(data / "registry.sqlite"), "KIOSK-0001", x509.ReasonFlags.key_compromise)
-    center = by_name(run_checks(config_for()))["issuance_center"]
+    center = by_name(run_checks(embedded_config(data, url, "R0001", tmp_path / "printed")))["issuance_center"]
     assert not center.ok and "terminal_revoked" in center.detail
 
 
-def test_health_needs_the_terminal_certificate(stub):
-    url, data = stub
+def test_health_needs_the_terminal_certificate(shared_stub):
+    url, data = shared_stub
     pki = PkiFiles(data / "pki")
     anonymous = ssl.create_default_context(cafile=str(pki.root))
     with pytest.raises(httpx.HTTPError):
@@ -283,7 +334,7 @@ def _selftest(*args: str, path_prefix: Path | None = None) -> subprocess.Complet
 def test_command_on_embedded_defaults(stub_data, tmp_path, timedatectl):
     run = _selftest("--data", str(stub_data), "--out", str(tmp_path / "out"), path_prefix=tmp_path / "bin")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert [line.split()[0] for line in run.stdout.splitlines()[-6:-1]] == ["PASS"] * 5
+    assert [line.split()[0] for line in run.stdout.splitlines()[-9:-1]] == ["PASS"] * 8
 
 
 def test_command_with_an_invalid_config_names_the_key(tmp_path):
