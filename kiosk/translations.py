@@ -8,6 +8,8 @@ catalog is read and written under its base language, which only decides plurals.
 """
 from __future__ import annotations
 
+import re
+from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -31,6 +33,16 @@ def extract() -> Catalog:
     return template
 
 
+def _write_if_changed(path: Path, template: Catalog) -> None:
+    """Keeps the old file when only its creation date would change."""
+    buffer = BytesIO()
+    write_po(buffer, template, width=100)
+    dated = re.compile(rb'"POT-Creation-Date: [^"]*"\n')
+    if path.exists() and dated.sub(b"", path.read_bytes()) == dated.sub(b"", buffer.getvalue()):
+        return
+    path.write_bytes(buffer.getvalue())
+
+
 def po_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
@@ -38,8 +50,7 @@ def po_path(language: str) -> Path:
 def update() -> dict[str, int]:
     """Writes the template and every catalog; returns how many messages each lacks."""
     template = extract()
-    with open(LOCALE_DIR / f"{DOMAIN}.pot", "wb") as f:
-        write_po(f, template, width=100, omit_header=False)
+    _write_if_changed(LOCALE_DIR / f"{DOMAIN}.pot", template)
     missing = {}
     for language in LANGUAGES:
         if language == "en":
@@ -54,8 +65,8 @@ def update() -> dict[str, int]:
             catalog = Catalog(locale=base, project="konbini-kiosk", charset="utf-8")
         catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()  # a message gone from the code needs no translation kept
-        with open(path, "wb") as f:
-            write_po(f, catalog, width=100, ignore_obsolete=True)
+        with open(path, "wb") as f:  # no source lines: the .pot has them, and they move with every edit
+            write_po(f, catalog, width=100, ignore_obsolete=True, no_location=True)
         missing[language] = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
     return missing
 
