@@ -91,6 +91,30 @@ def _image(face: str, size: int, text: str, colour: tuple) -> pygame.Surface:
     return font(face, size).render(text, True, colour)
 
 
+@lru_cache(maxsize=4096)
+def _wrap(face: str, size: int, text: str, width: int, phrased: bool) -> tuple[str, ...]:
+    """The lines of `text` in `width` pixels (the same each frame, so kept)."""
+    f = font(face, size)
+    tokens = _TOKENS.findall(text)
+    if phrased:  # whole phrases, split only when one is wider than the box
+        tokens = [part for phrase in _PHRASES.findall(text)
+                  for part in ([phrase] if f.size(phrase.rstrip())[0] <= width else _TOKENS.findall(phrase))]
+    lines, line = [], ""
+    for token in tokens:
+        if line and f.size((line + token).rstrip())[0] > width:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+        while len(line.rstrip()) > 1 and f.size(line.rstrip())[0] > width:  # one word wider than the box
+            cut = next(i for i in range(len(line), 0, -1) if f.size(line[:i])[0] <= width or i == 1)
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line.strip():
+        lines.append(line.rstrip())
+    return tuple(lines)
+
+
 class Renderer:
     def __init__(self, surface: pygame.Surface, panel: Panel | None = None):
         self.surface = surface
@@ -175,25 +199,8 @@ class Renderer:
         return rect
 
     def _wrap(self, text: str, size: int, width: int, language: str | None = None) -> list[str]:
-        f = font(self._face(text, language), size)
-        tokens = _TOKENS.findall(text)
-        if (language or self.language) in PHRASED:  # whole phrases, split only when one is wider than the box
-            tokens = [part for phrase in _PHRASES.findall(text)
-                      for part in ([phrase] if f.size(phrase.rstrip())[0] <= width else _TOKENS.findall(phrase))]
-        lines, line = [], ""
-        for token in tokens:
-            if line and f.size((line + token).rstrip())[0] > width:
-                lines.append(line.rstrip())
-                line = token.lstrip()
-            else:
-                line += token
-            while len(line.rstrip()) > 1 and f.size(line.rstrip())[0] > width:  # one word wider than the box
-                cut = next(i for i in range(len(line), 0, -1) if f.size(line[:i])[0] <= width or i == 1)
-                lines.append(line[:cut])
-                line = line[cut:]
-        if line.strip():
-            lines.append(line.rstrip())
-        return lines
+        language = language or self.language
+        return list(_wrap(self._face(text, language), size, text, width, language in PHRASED))
 
     def _fit(self, text: str, size: int, width: int, max_lines: int, language=None,
              max_height: int | None = None) -> tuple[int, list[str], bool]:
