@@ -193,14 +193,16 @@ class _Screens:
         current = m.machine.out_of_service
         title = (_("Out of service: {reason}", reason=_(REASONS.get(current, current))) if current
                  else _("In service"))
-        buttons = [Button(f"out_of_service:{code}", _(REASONS[code]), "choice")
-                   for code in ("printer", "payment", "card_reader")]
-        work = "maintenance_work"
-        buttons.append(Button(f"out_of_service:{work}", _(REASONS[work]), "secondary"))
+        # The reason in force is ticked; touching another one replaces it.
+        buttons = [Button(f"out_of_service:{code}", _(label), "check", checked=code == current)
+                   for code, label in REASONS.items()]
         if current:
             buttons.append(Button("back_in_service", _("Back in service")))
+            line = _("Residents see that the kiosk is out of service until you touch Back in service.")
+        else:
+            line = _("Touch the reason to take the kiosk out of service.")
         buttons.append(Button("goto:actions", _("Back"), "secondary"))
-        return View("maintenance-service", title, [], buttons)
+        return View("maintenance-service", title, [line], buttons)
 
     def confirm(self) -> View:
         _ = self._
