@@ -106,15 +106,17 @@ def stderr_is_journal(environ=os.environ) -> bool:
 
 
 def configure(level: int = logging.INFO, *, environ=os.environ) -> None:
-    """Replaces the root logger's handlers with the journal's, or with stderr's."""
+    """Sends the root logger to the journal, or to stderr. Calling it again replaces
+    the handler it added, and only that one (a test harness may have its own)."""
     root = logging.getLogger()
-    for handler in root.handlers[:]:
-        root.removeHandler(handler)
-        handler.close()
+    for old in [h for h in root.handlers if getattr(h, "kiosk_log_setup", False)]:
+        root.removeHandler(old)
+        old.close()
     if stderr_is_journal(environ):
         handler: logging.Handler = JournalHandler(JOURNAL_SOCKET)
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
+    handler.kiosk_log_setup = True
     root.addHandler(handler)
     root.setLevel(level)

@@ -66,17 +66,17 @@ def journal(tmp_path, monkeypatch):
     stat = os.fstat(sys.stderr.fileno())
     monkeypatch.setenv("JOURNAL_STREAM", f"{stat.st_dev}:{stat.st_ino}")
     root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    level = root.level
     yield fake
-    for handler in root.handlers[:]:
+    for handler in [h for h in root.handlers if getattr(h, "kiosk_log_setup", False)]:
         root.removeHandler(handler)
         handler.close()
-    root.handlers[:], root.level = saved
+    root.setLevel(level)
     fake.close()
 
 
-def wait_for_entries(journal: FakeJournal, count: int) -> list[dict[str, str]]:
-    deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+def wait_for_entries(journal: FakeJournal, count: int, timeout: float = 5) -> list[dict[str, str]]:
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
     while len(journal.entries) < count and dt.datetime.now() < deadline:
         threading.Event().wait(0.01)
     return journal.entries
@@ -123,6 +123,13 @@ def test_stderr_redirected_away_from_the_journal_logs_plain(journal, monkeypatch
     logging.getLogger("kiosk.x").warning("void failed request=%s", "req-2")
     assert "void failed request=req-2" in capfd.readouterr().err
     assert journal.entries == []
+
+
+def test_configured_twice_logs_once(journal):
+    log_setup.configure()
+    log_setup.configure()
+    logging.getLogger("kiosk.x").info("printed request=%s", "req-4")
+    assert len(wait_for_entries(journal, 2, timeout=0.5)) == 1
 
 
 def test_journal_gone_keeps_the_line_on_stderr(journal, monkeypatch, capfd, tmp_path):
