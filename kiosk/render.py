@@ -393,7 +393,8 @@ class Renderer:
         for line in view.lines:
             y = text_block(line, size(30), t.text, region.left, y, region.width) + round(self.px(8) * scale)
         if view.warning:
-            y = self._warning(view, region, y + self.px(4), size(28), now, draw, text_block) + self.px(10)
+            sz = size(40 if view.flash else 28)  # a reminder is the point of its screen: larger
+            y = self._warning(view, region, y + self.px(4), sz, now, draw, text_block) + self.px(10)
         if view.keypad:
             mask = pin_mask(view.pin_filled)
             sz = size(56)
