@@ -4,6 +4,7 @@ printer and receipt, and the journal's books."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 
@@ -64,6 +65,9 @@ def test_a_paid_document_is_printed_confirmed_and_receipted_with_change(kiosk):
     for expected in ("住民票の写し", "2通", "¥400", "¥1,100", "¥700", "KIOSK-0001", "デモ店"):
         assert expected in text
     assert "山田" not in text
+    journal_dump = "\n".join(sqlite3.connect(worker.journal.path).iterdump())
+    for personal in ("山田", "太郎", "若葉", "1980", "123456789018"):
+        assert personal not in journal_dump  # identifiers, amounts and steps only
     books = worker.journal.day_totals(dt.datetime.now(JST).date())
     assert books == {"documents": 2, "fees_yen": 400, "refunds_yen": 0, "faults": 0}
     assert worker.journal.cash_since_collection() == {100: 1, 1000: 1}

@@ -298,3 +298,23 @@ def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
         subprocess.run(["cupsenable", socket_queue.name], check=True)
     time.sleep(0.5)
     assert socket_queue.printer.received == []  # re-enabled, the queue does not print it after all
+
+
+# --- the receipt printer in the same vocabulary ------------------------------------
+
+def test_receipt_printer_status_in_the_document_printers_terms(receipt_emulator):
+    from devices.printer.escpos_receipt import PaperOut, ReceiptPrinter
+
+    printer = ReceiptPrinter(receipt_emulator.tty_path)
+    assert printer.printer_status() == printer.printer_status().__class__(True, PaperState.OK, message="")
+    receipt_emulator.set_paper_near_end()
+    near = printer.printer_status()
+    assert (near.ready, near.paper) == (True, PaperState.NEAR_END)
+    receipt_emulator.run_out_of_paper()
+    out = printer.printer_status()
+    assert (out.ready, out.paper) == (False, PaperState.OUT) and "paper out" in out.message
+    receipt_emulator.load_paper()
+    receipt_emulator.go_silent()
+    silent = printer.printer_status(timeout=0.5)
+    assert (silent.ready, silent.paper) == (False, PaperState.UNKNOWN)
+    assert issubclass(PaperOut, OutOfPaper)  # a kiosk catching OutOfPaper catches the receipt's too
