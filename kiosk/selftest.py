@@ -3,6 +3,7 @@ the kiosk or a provisioning script. Exit 0 only when every check passes."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +31,7 @@ def check(config: KioskConfig, *, test_page: bool, out: TextIO = sys.stdout) -> 
 
 def selftest(config_path: Path | None, *, test_page: bool, data_dir: Path, out_dir: Path) -> int:
     """Against a config file, or on the embedded defaults with the stub started for it."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # the drivers import pygame's events
     if config_path is not None:
         try:
             config = load_config(config_path)
