@@ -453,6 +453,8 @@ class Renderer:
                 if draw:
                     targets.append((b, self._button(rect, b, self.tpx(48))))
                 x = rect.right + self.px(16)
+            if draw and x - self.px(16) > region.right:
+                self._overflow(view.big or keys[-1].label)
             y += key_h + self.px(12)
             if view.big and len(keys) != 2:
                 y = self._big_text(view.big, size(54), region, y, draw)
@@ -464,6 +466,8 @@ class Renderer:
             bar_h = max(self.px(40), self._linesize(big, sz) - self.px(16))
             bar = pygame.Rect(region.left, y + self.px(8), region.width - big_w - self.px(24), bar_h)
             if draw:
+                if bar.width < region.width // 3:  # the figure crowds out its bar
+                    self._overflow(big)
                 pygame.draw.rect(self.surface, t.background, bar)
                 filled = bar.inflate(-self.px(8), -self.px(8))
                 filled.width = round(filled.width * max(0.0, min(1.0, view.progress)))

@@ -165,3 +165,9 @@ def test_text_that_cannot_fit_is_reported():
     crowded = [Button(f"b{i}", f"Button number {i}", "secondary") for i in range(12)]
     renderer.draw(View("crowded", "Crowded", [], crowded + HEADER), 0)
     assert renderer.overflows
+
+
+def test_a_figure_too_wide_for_its_bar_is_reported():
+    renderer = Renderer(pygame.Surface((1024, 600)))
+    renderer.draw(View("paying", "Insert the fee", [], HEADER, big="¥1,000,000,000 / ¥2,000,000,000", progress=0.5), 0)
+    assert renderer.overflows == [("paying", "¥1,000,000,000 / ¥2,000,000,000")]
