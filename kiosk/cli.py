@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--stub-pretend-now", metavar="ISO",
                       help="test only: the stub's municipal calendar starts at this moment (Japan time)")
     demo.add_argument("--language", choices=sorted(LANGUAGES), default="ja")
+    demo.add_argument("--paper-sheets", type=int, metavar="N",
+                      help="sheets in the folder printer's tray, so the paper can run out mid-job")
     run.add_argument("--config", type=Path, required=True)
     selftest = sub.add_parser("selftest", help="check every device headless; exit 0 only if all pass")
     selftest.add_argument("--config", type=Path, help="default: the embedded defaults, with the stub started")
@@ -152,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     pin = args.pin or seeded_pin(args.resident)
     with running_stub(args.data, free_port(), tuple(args.fault), log_file=args.out / "issuance-stub.log",
                       pretend_now=args.stub_pretend_now) as url:
-        config = embedded_config(args.data, url, args.resident, args.out / "printed", language=args.language)
+        if args.paper_sheets is not None and args.paper_sheets < 0:
+            parser.error("--paper-sheets cannot be negative")
+        paper = {"printer": {"paper_sheets": args.paper_sheets}} if args.paper_sheets is not None else {}
+        config = embedded_config(args.data, url, args.resident, args.out / "printed", language=args.language,
+                                 **paper)
         return run_kiosk(config, headless=headless, autopilot_pin=pin if autopilot else None, out_dir=args.out,
                          documents=tuple(args.documents or ("residence_record",)),
                          cancel_payment=args.cancel_payment)
