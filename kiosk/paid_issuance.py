@@ -328,7 +328,7 @@ class PaidIssuance:
                     self.txn, self.settings.reprint_wait_s)
         deadline = time.monotonic() + self.settings.reprint_wait_s
         while not self._printer_status().ready:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or not self._still_wanted():
                 self._refund_and_close(visit, "printer_paper_out", fee)
             time.sleep(0.5)
         self._step(j.REPRINT)
