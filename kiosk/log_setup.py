@@ -24,8 +24,8 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Record attributes (from `extra=`) sent as journal fields.
 EXTRA_FIELDS = {"kiosk_event": "KIOSK_EVENT", "visit": "VISIT", "request_id": "REQUEST_ID", "state": "STATE"}
 # `key=value` words in a message and the fields they become.
-MESSAGE_KEYS = {"visit": "VISIT", "request": "REQUEST_ID", "code": "CODE", "reason": "REASON",
-                "problem": "PROBLEM", "outcome": "OUTCOME"}
+MESSAGE_KEYS = {"visit": "VISIT", "request": "REQUEST_ID", "txn": "TRANSACTION", "code": "CODE",
+                "reason": "REASON", "problem": "PROBLEM", "outcome": "OUTCOME"}
 _KEY_VALUE = re.compile(r"\b([a-z_]+)=([^\s,;:]+)")
 _EVENT_WORDS = re.compile(r"[a-z][a-z ]*[a-z]")
 _STATE_CHANGE = re.compile(r"^state \S+ -> (\S+)")

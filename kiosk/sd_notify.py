@@ -61,9 +61,6 @@ class Notifier:
         if fields:
             self.notify(*fields)
 
-    def stopping(self) -> None:
-        self.notify("STOPPING=1")
-
 
 def _feed_interval(environ) -> float | None:
     """Half the watchdog period systemd gave this process, but no more often than

@@ -88,7 +88,8 @@ def test_records_reach_the_journal_with_structured_fields(journal):
     log.info("card open failed visit=%s problem=%s", 7, "no_card")
     logging.getLogger("kiosk.states").info("state %s -> %s", "pin", "choose_document")
     log.warning("print failed request=%s reason=%s", "req-42", "paper_out")
-    log.info("payment settled", extra={"kiosk_event": "paid", "visit": 8, "request_id": "req-43"})
+    log.info("payment settled txn=%s", "261129-A1B2", extra={"kiosk_event": "paid", "visit": 8,
+                                                              "request_id": "req-43"})
     try:
         raise RuntimeError("cutter jam\nsecond line")
     except RuntimeError:
@@ -104,6 +105,7 @@ def test_records_reach_the_journal_with_structured_fields(journal):
                                                                                   "paper_out")
     assert printed["PRIORITY"] == "4"
     assert (paid["KIOSK_EVENT"], paid["VISIT"], paid["REQUEST_ID"]) == ("paid", "8", "req-43")
+    assert paid["TRANSACTION"] == "261129-A1B2"
     # A traceback spans lines: sent length-prefixed, it arrives whole.
     assert failed["PRIORITY"] == "3" and failed["VISIT"] == "9"
     assert "Traceback" in failed["MESSAGE"] and "cutter jam\nsecond line" in failed["MESSAGE"]
