@@ -8,6 +8,7 @@ checks that ExecStart= is executable), --man=no skips the Documentation= lookups
 cups, getty) that may not be installed here."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -226,3 +227,16 @@ def test_polkit_rule(user, action, unit, verb, allowed):
 
 def json_or_null(value: str | None) -> str:
     return "null" if value is None else f'"{value}"'
+
+
+@pytest.mark.hardware
+@pytest.mark.skipif(os.environ.get("KIOSK_HARDWARE") != "1", reason="set KIOSK_HARDWARE=1 on an installed kiosk")
+def test_installed_kiosk_runs_under_its_unit():
+    """On a kiosk set up by install-pi.sh: the unit is up, it said READY (a notify unit
+    is "active" only then) and its watchdog is armed; the installed unit is this one."""
+    show = subprocess.run(["systemctl", "show", "kiosk.service", "-p", "ActiveState", "-p", "WatchdogUSec",
+                           "-p", "FragmentPath", "-p", "User"], capture_output=True, text=True, check=True)
+    props = dict(line.split("=", 1) for line in show.stdout.splitlines())
+    assert props["ActiveState"] == "active" and props["User"] == "kiosk"
+    assert props["WatchdogUSec"] == "30s"
+    assert Path(props["FragmentPath"]).read_text() == (UNITS_DIR / "kiosk.service").read_text()
