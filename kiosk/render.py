@@ -204,13 +204,16 @@ class Renderer:
 
     def _fit(self, text: str, size: int, width: int, max_lines: int, language=None,
              max_height: int | None = None) -> tuple[int, list[str], bool]:
-        """The largest size, down to the readable minimum, at which `text` fits."""
+        """The largest size, down to the readable minimum, at which `text` fits; a size
+        that would break a word in two counts as not fitting until the minimum."""
         floor = min(size, self.min_text())
         step = max(1, size // 20)
+        words = _TOKENS.findall(text)
         while True:
             lines = self._wrap(text, size, width, language)
             height = len(lines) * self._linesize(text, size, language)
-            if len(lines) <= max_lines and (max_height is None or height <= max_height) and \
+            whole_words = size <= floor or all(self._width(w.strip(), size, language) <= width for w in words)
+            if len(lines) <= max_lines and (max_height is None or height <= max_height) and whole_words and \
                     all(self._width(line, size, language) <= width for line in lines):
                 return size, lines, True
             if size <= floor:
