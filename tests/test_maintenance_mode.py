@@ -615,7 +615,7 @@ def test_the_device_screen_runs_the_real_checks_on_the_embedded_defaults(stub, k
     url, data = stub
     config = embedded_config(data, url, "R0001", tmp_path / "printed")
     machine = new_machine()
-    mode = maintenance_mode(config, machine, worker=None, card_monitor=None)
+    mode = maintenance_mode(config, machine)
 
     def scenario(f):
         yield from signed_in(f)
@@ -627,6 +627,9 @@ def test_the_device_screen_runs_the_real_checks_on_the_embedded_defaults(stub, k
             assert device in text
         assert f"reachable at {url}" in text
         assert len([line for line in f.view.lines if line.startswith(("○", "×"))]) == len(mode.checks) >= 5
+        yield from f.tap("goto:today")
+        yield from f.until(lambda v: v.name == "maintenance-today" and "Sessions: 0" in v.lines)
+        assert "Certificates printed: 0" in f.view.lines and "Fees taken: ¥0" in f.view.lines
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="real")
     assert [r.action for r in mode.audit.records()][:3] == ["pin_pad_opened", "sign_in", "recheck_devices"]

@@ -9,22 +9,27 @@ from kiosk.maintenance.staff_pin import MAX_DIGITS, MIN_DIGITS, hash_pin, valid_
 from kiosk.states import Machine
 
 
-def maintenance_mode(config: KioskConfig, machine: Machine, worker, card_monitor):
-    """Maintenance mode on the devices the kiosk already holds open (a serial port opens
-    once; a simulated payment device keeps its cash), or None without a [maintenance]."""
+def maintenance_mode(config: KioskConfig, machine: Machine, worker=None, card_monitor=None):
+    """Maintenance mode on the devices and journal the running kiosk holds open (a
+    serial port opens once; a simulated payment device keeps its cash), or on its own
+    when none is given; None without a [maintenance] section."""
     if config.maintenance is None:
         return None
     from kiosk.device_checks import run_checks
+    from kiosk.journal import Journal
     from kiosk.maintenance.mode import MaintenanceMode
     from kiosk.wiring import document_printer
 
+    # The in-process monitor holds the virtual card; over PC/SC the check connects itself.
     card = getattr(card_monitor, "transport", None)
-    payment = getattr(worker, "payment", None)
+    payment = worker.payment if worker is not None else None
+    journal = worker.journal if worker is not None else Journal(config.journal)
+    printer = document_printer(config.printer)
     return MaintenanceMode(
         config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
-        checks=lambda: run_checks(config, card=card, payment=payment),
-        printer=document_printer(config.printer), printer_timeout_s=config.printer.timeout_s,
-        journal=getattr(worker, "journal", None), language="en" if config.language == "en" else "ja")
+        checks=lambda: run_checks(config, card=card, payment=payment, printer=printer),
+        printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal,
+        language="en" if config.language == "en" else "ja")
 
 
 def staff_pin_command() -> int:
