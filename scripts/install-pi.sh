@@ -61,14 +61,15 @@ export DEBIAN_FRONTEND=noninteractive
 run apt-get update
 # pcscd+libccid: USB card readers; cups: the document printer; fonts for the screens
 # and documents; gcc, swig and the -dev packages build pyscard and pycups; SDL's
-# KMS/DRM driver loads libdrm, libgbm and EGL/GLES (Mesa) at run time.
+# KMS/DRM driver loads libdrm, libgbm and EGL/GLES at run time, and Mesa's EGL and
+# DRI drivers (vc4/v3d) do the drawing; Lite installs none of them.
 run apt-get install -y --no-install-recommends \
   python3 python3-venv python3-dev gcc swig \
   pcscd libccid libpcsclite-dev \
   cups libcups2-dev \
   fonts-ipaexfont fonts-ipaexfont-mincho fonts-ipaexfont-gothic \
   fonts-wqy-microhei fonts-nanum fonts-dejavu-core \
-  libdrm2 libgbm1 libegl1 libgles2 libudev1 \
+  libdrm2 libgbm1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri libudev1 \
   polkitd systemd-timesyncd
 
 echo "== user"

@@ -150,7 +150,7 @@ def test_dry_run_prints_every_command_and_changes_nothing(pki_folder):
     others = [line for line in run.stdout.splitlines() if not line.startswith(("+ ", "== ", "install-pi: done"))]
     assert others == []
     [apt] = [c for c in commands if c.startswith("apt-get install")]
-    for package in ("pcscd", "libccid", "cups", "fonts-ipaexfont", "python3-venv", "libgbm1", "polkitd"):
+    for package in ("pcscd", "libccid", "cups", "fonts-ipaexfont", "python3-venv", "libgbm1", "libgl1-mesa-dri", "polkitd"):
         assert f" {package} " in f"{apt} "
     expected_in_order = [
         "useradd --system --user-group --home-dir /var/lib/kiosk",
