@@ -65,11 +65,10 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
                     maintenance.note(event.report)
         machine.tick(now)
         view = maintenance.view(now) if maintenance is not None and maintenance.active else build_view(machine, now)
+        sounds.cue(view, now)
         # Drawing is most of a frame's cost: an unchanged still screen is not drawn
         # again, so an idle kiosk on the welcome screen uses almost no CPU.
         if view != shown or view.spinner or view.flash:
-            if view.sound and (shown is None or view.name != shown.name):
-                sounds.play(view.sound)  # once, as the screen appears
             targets = renderer.draw(view, now)
             pygame.display.flip()
             shown = view

@@ -12,6 +12,9 @@ import math
 
 import pygame
 
+from kiosk.screens import View
+from kiosk.states import CHIME_EVERY_S
+
 log = logging.getLogger("kiosk.sounds")
 
 RATE = 22050
@@ -42,6 +45,8 @@ def samples(notes: tuple[tuple[float, float], ...], rate: int = RATE, channels: 
 class Sounds:
     def __init__(self):
         self._sounds: dict[str, pygame.mixer.Sound] = {}
+        self._screen: str | None = None
+        self._played_at: float | None = None
         try:
             if not pygame.mixer.get_init():
                 pygame.mixer.init(frequency=RATE, size=-16, channels=1, allowedchanges=0)
@@ -61,6 +66,15 @@ class Sounds:
         sound = self._sounds.get(name)
         if sound is not None:
             sound.play()
+
+    def cue(self, view: View, now: float) -> None:
+        """Called every frame: a screen's sound once as it appears, and again every
+        CHIME_EVERY_S while a flashing reminder (take your card) stays."""
+        if view.name != self._screen:
+            self._screen, self._played_at = view.name, None
+        if view.sound and (self._played_at is None or view.flash and now - self._played_at >= CHIME_EVERY_S):
+            self.play(view.sound)
+            self._played_at = now
 
     def length_s(self, name: str) -> float:
         sound = self._sounds.get(name)

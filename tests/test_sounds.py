@@ -4,7 +4,9 @@ from __future__ import annotations
 import pygame
 import pytest
 
+from kiosk.screens import View
 from kiosk.sounds import RATE, TONES, Sounds, samples
+from kiosk.states import CHIME_EVERY_S
 
 
 def notes(name: str) -> list[tuple[float, float]]:
@@ -55,3 +57,18 @@ def test_no_audio_device_means_silence(monkeypatch):
     sounds = Sounds()
     assert not sounds.available
     sounds.play("chime")  # a no-op, never an error in front of a resident
+
+
+def test_each_screen_sounds_once_and_the_card_reminder_repeats():
+    sounds = Sounds.__new__(Sounds)  # no device needed: only what is played is counted
+    sounds._screen, sounds._played_at, played = None, None, []
+    sounds.play = played.append
+    printed = View("more", "Printed", sound="done")
+    take_card = View("take_card", "Take your card", warning="Do not forget your card!", flash=True, sound="chime")
+    for t in range(0, 20):
+        sounds.cue(printed, t * 0.1)
+    for t in range(0, 130):
+        sounds.cue(take_card, 10 + t * 0.1)  # 13 s on screen
+    sounds.cue(View("welcome", "Welcome"), 30)
+    assert played == ["done", "chime", "chime", "chime"]  # at 10 s, 10 + CHIME_EVERY_S, 10 + 2x
+    assert CHIME_EVERY_S == 6.0
