@@ -633,3 +633,19 @@ def test_the_device_screen_runs_the_real_checks_on_the_embedded_defaults(stub, k
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="real")
     assert [r.action for r in mode.audit.records()][:3] == ["pin_pad_opened", "sign_in", "recheck_devices"]
+
+
+def test_an_unreadable_state_file_at_sign_in_is_said_not_crashed(kiosk_parts, clock):
+    machine = new_machine()
+    mode = staff_mode(kiosk_parts, machine)
+
+    def scenario(f):
+        yield from f.on("welcome")
+        yield from f.gesture()
+        yield from f.on("maintenance-pin")
+        (kiosk_parts.state / FILE_NAME).write_bytes(b"not a database, overwritten by accident" * 100)
+        yield from f.type_pin(DEMO_PIN)
+        yield from f.until(lambda v: v.warning and "Failed" in v.warning)
+        assert f.view.name == "maintenance-pin" and mode.who == "-"  # not signed in
+
+    run(kiosk_parts, clock, machine, mode, scenario)

@@ -116,7 +116,7 @@ class MaintenanceMode:
         self.lockout = Lockout(db, max_tries=config.max_tries, lockout_s=config.lockout_s)
         self.history = History(db)
         self._gesture = CornerGesture(screen_size)
-        self._results: queue.Queue[Outcome] = queue.Queue()
+        self._results: queue.Queue[Outcome | Loaded] = queue.Queue()
         self._devices = ThreadPoolExecutor(1, thread_name_prefix="maintenance-devices")
         self._records = ThreadPoolExecutor(1, thread_name_prefix="maintenance-records")
         # Read once at start, before the frame loop runs; kept current from job results.
@@ -132,7 +132,7 @@ class MaintenanceMode:
         self.pin = bytearray()
         self.pin_wrong = False
         self.verifying = False
-        self.busy: str | None = None  # the device job running, as its English msgid
+        self.busy: str | None = None  # the device job running (a JOBS key)
         self.notice: Outcome | None = None
         self.confirming: str | None = None  # restart or shutdown, waiting for Yes
         self.checks: list[Check] | None = None
@@ -319,7 +319,12 @@ class MaintenanceMode:
             self._apply(outcome)
 
     def _apply(self, outcome: Outcome | Loaded) -> None:
-        if outcome.job == "sign_in" and isinstance(outcome, Loaded):
+        if outcome.job == "note":
+            return  # a fault that could not be kept is in the log; staff are not interrupted
+        if outcome.job == "sign_in" and isinstance(outcome, Outcome):  # the state file failed
+            self.verifying, self.notice = False, outcome
+            return
+        if outcome.job == "sign_in":
             self.verifying = False
             result, self.locked_until, self.tries_left = outcome.data
             if result == "ok" and self.active:
@@ -329,7 +334,7 @@ class MaintenanceMode:
             else:
                 self.pin_wrong = result == "wrong"
             return
-        if outcome.job == "summary":
+        if outcome.job == "summary" and isinstance(outcome, Loaded):
             self.summary = outcome.data
             return
         if outcome.job == self.busy:

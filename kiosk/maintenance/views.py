@@ -14,7 +14,7 @@ from kiosk.screens import Button, View
 from printouts.receipt import JST, yen
 
 if TYPE_CHECKING:
-    from kiosk.maintenance.mode import MaintenanceMode
+    from kiosk.maintenance.mode import MaintenanceMode, Outcome
 
 CHECK_NAMES = {
     "card_reader": N_("Card reader"),
@@ -103,6 +103,8 @@ class _Screens:
             warning = _("Too many wrong PINs. Try again after {time}.", time=f"{until:%H:%M}")
         elif m.pin_wrong:
             warning = _("Wrong PIN. Tries left: {n}", n=m.tries_left)
+        elif m.notice is not None and m.notice.problem:
+            warning = self.notice_text(m.notice)
         keys = [Button(f"digit:{d}", str(d), "key") for d in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
         keys += [Button("clear", _("Clear"), "key"), Button("digit:0", "0", "key"), Button("ok", _("OK"), "key")]
         return View("maintenance-pin", _("Staff sign-in"), lines, keys + [Button("cancel", _("Cancel"), "secondary")],
@@ -220,10 +222,13 @@ class _Screens:
         return View("maintenance-working", _(JOBS.get(m.busy, m.busy or "")), [_("Please wait.")],
                     [Button("goto:actions", _("Back"), "secondary")], spinner=True)
 
+    def notice_text(self, outcome: Outcome) -> str:
+        values = {k: self._(v) if isinstance(v, str) else v for k, v in outcome.values.items()}
+        return self._(outcome.notice, **values)
+
     def result(self) -> View:
         _, outcome = self._, self.m.notice
-        values = {k: _(v) if isinstance(v, str) else v for k, v in outcome.values.items()}
-        text = _(outcome.notice, **values)
+        text = self.notice_text(outcome)
         return View("maintenance-result", _(JOBS.get(outcome.job, outcome.job)),
                     [] if outcome.problem else [text], [Button("goto:actions", _("Close"))],
                     warning=text if outcome.problem else None, alert=outcome.problem)
