@@ -140,9 +140,6 @@ class Renderer:
     def min_text(self) -> int:
         return self.tpx(MIN_TEXT)
 
-    def mm(self, rect: pygame.Rect) -> tuple[float, float]:
-        return rect.width / self.px_per_mm[0], rect.height / self.px_per_mm[1]
-
     # --- the frame ---------------------------------------------------------------
 
     def draw(self, view: View, now: float) -> list[tuple[Button, pygame.Rect]]:
