@@ -291,9 +291,11 @@ def build_app(config: ServiceConfig) -> Starlette:
         async def endpoint(request: Request):
             terminal = terminal_of(request)
             request_id = request.scope["kiosk.request"] = request.path_params["request_id"]
-            with registry.transaction() as conn:  # committed even if this request is then refused
-                void_overdue(conn)
+            refusal = None
+            # One transaction, committed even if this request is then refused (the
+            # overdue voids stand), so a refusal is raised only after it.
             with registry.transaction() as conn:
+                void_overdue(conn)
                 row = conn.execute("SELECT state, terminal FROM issuances WHERE request_id = ?",
                                    (request_id,)).fetchone()
                 if row is not None and row["terminal"] != terminal:
@@ -306,11 +308,14 @@ def build_app(config: ServiceConfig) -> Starlette:
                     audit(conn, "voided", "before_issue", terminal, request=request_id)
                     return JSONResponse(OutcomeAnswer(request_id=request_id, state="voided").model_dump())
                 if row is None:
-                    raise Refused("request_unknown", "no such issuance for this terminal", 404)
-                if row["state"] not in ("issued", new_state):
-                    raise Refused("request_closed", f"the issuance is already {row['state']}", 409)
-                conn.execute("UPDATE issuances SET state = ? WHERE request_id = ?", (new_state, request_id))
-                audit(conn, new_state, "recorded", terminal, request=request_id)
+                    refusal = Refused("request_unknown", "no such issuance for this terminal", 404)
+                elif row["state"] not in ("issued", new_state):
+                    refusal = Refused("request_closed", f"the issuance is already {row['state']}", 409)
+                else:
+                    conn.execute("UPDATE issuances SET state = ? WHERE request_id = ?", (new_state, request_id))
+                    audit(conn, new_state, "recorded", terminal, request=request_id)
+            if refusal is not None:
+                raise refusal
             return JSONResponse(OutcomeAnswer(request_id=request_id, state=new_state).model_dump())
         return endpoint
 

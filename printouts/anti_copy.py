@@ -23,6 +23,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from printouts.flate import FLATE
 from printouts.fonts import gothic_path
 from printouts.page_frame import PAGE_H, PAGE_W
 
@@ -88,7 +89,7 @@ def background(knockouts: tuple[Rect, ...] = ()) -> str:
     in_cells = f"{CELL_SIDE:g} 0 0 {CELL_SIDE:g} {MARGIN:g} {MARGIN:g} cm"
     # from cells to fine pitches, the first fine dot at the origin
     in_fine_pitches = f"{1 / CELL:g} 0 0 {1 / CELL:g} {0.5 / CELL:g} {0.5 / CELL:g} cm"
-    return "\n".join([
+    operators = "\n".join([
         "q",
         *(_re(r) for r in (area, *holes)), "W* n",  # even-odd: the area, less its holes
         "0 G 1 J", in_cells,
@@ -102,6 +103,8 @@ def background(knockouts: tuple[Rect, ...] = ()) -> str:
         f"{large * LARGE_GAIN:.3f} w [0 {CELL}] 0 d", *centre_rows, "S",
         "Q",
     ])
+    FLATE.register(operators)  # on every page: compressed once, not per page
+    return operators
 
 
 def _merged_runs(cells: Image.Image) -> list[tuple[int, int, int, int]]:
