@@ -94,6 +94,14 @@ class SessionWorker:
         self._jobs.submit(self._card.close)
         self.reconcile()
 
+    def paper_refilled(self, sheets: int) -> None:
+        """A clerk filled the tray: the books count from here, and a simulated printer
+        (the demo's folder printer) gets the paper too, so a paper-out reprint can go on."""
+        self.journal.paper_refilled(sheets)
+        load = getattr(self._printer, "load_paper", None)
+        if load is not None:
+            load(sheets)
+
     def reconcile(self) -> None:
         """Finish every session the journal holds open (at start: those a power cut left)."""
         self._jobs.submit(self._reconcile)

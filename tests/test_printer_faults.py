@@ -43,7 +43,7 @@ def refill_when_paper_runs_out():
             while worker._printer.status().sheets_left != 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.3)
-            worker._printer.load_paper(100)
+            worker.paper_refilled(100)  # the staff screen's "paper refilled"
         thread = threading.Thread(target=clerk, daemon=True)
         thread.start()
         return thread
@@ -91,6 +91,7 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
         # paid once: 200 kept, 800 back as change, no refund
         assert before - sum(v * c for v, c in worker.payment.bus.hopper_levels().items()) == 800
         assert worker.journal.day_totals(dt.datetime.now(JST).date())["fees_yen"] == 200
+        assert worker.journal.paper_left() == 100 - 2  # the reprint's two sheets, counted from the refill
     finally:
         worker.shutdown()
 
