@@ -56,7 +56,13 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
         hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
         pilot = Autopilot(autopilot_pin, out_dir, documents, hand=hand, cancel_payment=cancel_payment)
     watch = ServiceWatch(issuance_client(config.issuance), post)
-    maintenance = maintenance_mode(config, machine, worker, card_monitor)
+    try:
+        maintenance = maintenance_mode(config, machine, worker, card_monitor)
+    except OSError as exc:  # the staff records' folder cannot be written
+        worker.shutdown()
+        pygame.quit()
+        print(f"kiosk: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     card_monitor.start()
     watch.start()
     try:

@@ -154,3 +154,15 @@ def test_the_slip_prints_japan_time():
     slip = CollectionSlip("K", dt.datetime(2026, 12, 31, 15, 5, tzinfo=dt.timezone.utc), "staff", {})
     body = "\n".join(line.text for line in slip_receipt_lines(slip, "ja"))
     assert "2027-01-01 (金) 00:05" in body and "入金なし" in body
+
+
+def test_a_state_folder_that_cannot_be_written_stops_the_kiosk_with_its_key(stub_data, tmp_path, capsys):
+    from kiosk.embedded import embedded_config
+
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the folder should be")
+    config = embedded_config(stub_data, "https://127.0.0.1:9", "R0001", tmp_path / "printed",
+                             maintenance={"state_dir": str(blocked)}, journal=str(tmp_path / "journal.sqlite"))
+    status = cli.run_kiosk(config, headless=True, autopilot_pin=None, out_dir=tmp_path)
+    assert status == cli.EXIT_CONFIG
+    assert f"maintenance.state_dir {blocked}: cannot keep the staff records there" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import sqlite3
 import sys
 
 from kiosk.config import KioskConfig
@@ -25,11 +26,15 @@ def maintenance_mode(config: KioskConfig, machine: Machine, worker=None, card_mo
     payment = worker.payment if worker is not None else None
     journal = worker.journal if worker is not None else Journal(config.journal)
     printer = document_printer(config.printer)
-    return MaintenanceMode(
-        config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
-        checks=lambda: run_checks(config, card=card, payment=payment, printer=printer),
-        printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal,
-        language="en" if config.language == "en" else "ja")
+    try:
+        return MaintenanceMode(
+            config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
+            checks=lambda: run_checks(config, card=card, payment=payment, printer=printer),
+            printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal,
+            language="en" if config.language == "en" else "ja")
+    except (OSError, sqlite3.Error) as exc:
+        raise OSError(f"maintenance.state_dir {config.maintenance.state_dir}: cannot keep the staff records "
+                      f"there: {exc}") from exc
 
 
 def staff_pin_command() -> int:
