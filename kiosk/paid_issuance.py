@@ -47,6 +47,7 @@ from printouts.receipt import Receipt
 log = logging.getLogger("kiosk.paid")
 
 POLL_INTERVAL_S = 0.1  # how often the acceptor is asked for credit while a payment is open
+BAD_POLLS_LIMIT_S = 3.0  # garbled answers for this long in a row: the acceptor is as good as lost
 # Waits before each attempt to confirm a print; the worker thread waits, never the frame loop.
 CONFIRM_ATTEMPT_DELAYS_S = (0.0, 0.5, 2.0, 5.0)
 
@@ -109,6 +110,7 @@ class PaidIssuance:
         self.txn = ""
         self.credited = 0
         self.change_given = 0
+        self._bad_polls = 0
 
     # --- before paying -------------------------------------------------------------
 
@@ -211,7 +213,17 @@ class PaidIssuance:
     def _poll(self, visit: Visit, request_id: str, fee: int, report: bool = True) -> bool:
         """Credits since the last poll, journaled before they are counted."""
         credited_before = self.credited
-        for event in self.payment.poll():
+        try:
+            events = self.payment.poll()
+            self._bad_polls = 0
+        except PaymentError as exc:  # line noise: nothing read is lost, the next poll has it
+            self._bad_polls += 1
+            log.warning("acceptor poll failed txn=%s (%d in a row): %s", self.txn, self._bad_polls, exc)
+            if self._bad_polls * POLL_INTERVAL_S >= BAD_POLLS_LIMIT_S:
+                self._step(j.FAULT, detail="payment_lost")
+                self._end_payment(visit, request_id, "payment_lost")
+            return False
+        for event in events:
             if isinstance(event, Credit):
                 self._step(j.CREDIT, amount=event.value, detail=event.medium, coins={event.value: 1})
                 self.credited += event.value

@@ -127,6 +127,17 @@ def test_a_jam_ends_the_payment_with_the_money_back(kiosk):
     assert worker.journal.day_totals(dt.datetime.now(JST).date())["refunds_yen"] == 100
 
 
+def test_line_noise_on_the_bus_loses_no_coin(kiosk):
+    worker, reports, data, _ = kiosk
+    authenticate(worker, reports, "R0001")
+    pay_and_wait_open(worker, reports)
+    worker.payment.bus.insert_coin(100)
+    worker.payment.bus.send_garbage(b"\xa5\x00")
+    worker.payment.bus.insert_coin(100)
+    assert reports.wait_for(Printed).change == 0
+    assert list(center_states(data).values()) == ["printed"]
+
+
 def test_a_lost_acceptor_says_what_is_owed(kiosk):
     worker, reports, data, _ = kiosk
     authenticate(worker, reports, "R0001")
