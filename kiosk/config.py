@@ -106,7 +106,7 @@ class MaintenanceConfig(_Section):
 
 class KioskConfig(_Section):
     terminal_id: str
-    language: Literal["ja", "en"] = "ja"
+    language: str = "ja"  # one of kiosk.i18n.LANGUAGES
     screen_size: tuple[int, int] = (1024, 600)
     fullscreen: bool = False
     inactivity_timeout_s: float = Field(60.0, gt=0)
@@ -117,6 +117,14 @@ class KioskConfig(_Section):
     receipt_printer: ReceiptPrinterConfig | None = None
     journal: Path = Path("var/kiosk-journal.sqlite")  # paid sessions, cash and paper (no personal data)
     maintenance: MaintenanceConfig | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from kiosk.i18n import LANGUAGES
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; one of {', '.join(LANGUAGES)}")
+        return value
 
 
 class ConfigError(Exception):

@@ -146,8 +146,7 @@ class Renderer:
         self.view, self.overflows = view, []
         self.theme = HIGH_CONTRAST if view.high_contrast else NORMAL
         self.text_scale = LARGE_TEXT_SCALE if view.large_text else 1.0
-        self.language = next((code for code, name in LANGUAGES.items() for b in view.buttons
-                              if b.action == "lang:menu" and b.style == "header" and b.label == name), None)
+        self.language = view.language
         self.surface.fill(self.theme.background)
 
         header_buttons = [b for b in view.buttons if b.style == "header"]

@@ -41,6 +41,7 @@ class View:
     prompt: str | None = None  # "need more time?" overlay text; its buttons have style "prompt"
     large_text: bool = False
     high_contrast: bool = False
+    language: str | None = None  # of the text, so the renderer picks a font that has its glyphs
 
 
 DOCUMENT_TITLES = {
@@ -287,7 +288,7 @@ class _Screens:
                     [self.document_title(), _("{fee} per copy", fee=yen(v.document.fee_yen))],
                     [Button("copies-", "−", "key"), Button("copies+", "+", "key"),
                      self.back(), self.cancel(), Button("next", _("Next"))],
-                    big=_("{n} copies", n=v.copies))
+                    big=str(v.copies))
 
     def fee(self) -> View:
         _, v = self._, self.v
@@ -394,6 +395,7 @@ def build_view(m: Machine, now: float = 0.0) -> View:
     view = screens.language() if m.language_menu else SCREENS[m.state](screens)
     view.buttons += screens.header()
     view.large_text, view.high_contrast = m.large_text, m.high_contrast
+    view.language = m.language
     if m.prompting:
         view.prompt = screens._("Do you need more time?")
         view.buttons = [Button("more_time", screens._("Yes, more time"), "prompt"),
