@@ -101,7 +101,7 @@ class MaintenanceMode:
     def __init__(self, config: MaintenanceConfig, machine: Machine, *, terminal_id: str,
                  screen_size: tuple[int, int], checks: Callable[[], list[Check]], printer: DocumentPrinter,
                  printer_timeout_s: float = 120.0, receipt_printer: SlipPrinter | None = None,
-                 journal: Journal | None = None,
+                 journal: Journal | None = None, refill_paper: Callable[[int], None] | None = None,
                  command: Callable[[tuple[str, ...]], subprocess.CompletedProcess] = run_command,
                  language: str = "ja", wall_clock: Callable[[], float] = time.time):
         self.config = config
@@ -111,6 +111,8 @@ class MaintenanceMode:
         self._checks_fn, self._printer, self._receipt = checks, printer, receipt_printer
         self._printer_timeout_s = printer_timeout_s
         self._journal, self._command, self._wall = journal, command, wall_clock
+        # The worker's, where it runs: it fills a simulated tray as well as the books.
+        self._refill_paper = refill_paper or (journal.paper_refilled if journal is not None else None)
         db = StateDb(config.state_dir)
         self.audit = AuditLog(db)
         self.lockout = Lockout(db, max_tries=config.max_tries, lockout_s=config.lockout_s)
@@ -383,10 +385,10 @@ class MaintenanceMode:
         return Outcome("test_print", "Test page printed ({pages} page).", {"pages": result.pages})
 
     def _paper_refilled(self) -> Outcome:
-        if self._journal is None:
+        if self._refill_paper is None:
             return Outcome("paper_refilled", "This kiosk keeps no paper count.", problem=True)
         sheets = self.config.paper_tray_sheets
-        self._journal.paper_refilled(sheets)
+        self._refill_paper(sheets)
         self.audit.record(self.who, "paper_refilled", f"sheets={sheets}")
         return Outcome("paper_refilled", "Paper counter set to {sheets} sheets.", {"sheets": sheets})
 

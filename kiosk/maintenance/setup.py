@@ -31,6 +31,7 @@ def maintenance_mode(config: KioskConfig, machine: Machine, worker=None, card_mo
             config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
             checks=lambda: run_checks(config, card=card, payment=payment, printer=printer),
             printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal,
+            refill_paper=worker.paper_refilled if worker is not None else None,
             language="en" if config.language == "en" else "ja")
     except (OSError, sqlite3.Error) as exc:
         raise OSError(f"maintenance.state_dir {config.maintenance.state_dir}: cannot keep the staff records "
