@@ -166,3 +166,15 @@ def test_a_state_folder_that_cannot_be_written_stops_the_kiosk_with_its_key(stub
     status = cli.run_kiosk(config, headless=True, autopilot_pin=None, out_dir=tmp_path)
     assert status == cli.EXIT_CONFIG
     assert f"maintenance.state_dir {blocked}: cannot keep the staff records there" in capsys.readouterr().err
+
+
+def test_each_audit_record_reaches_the_journal_as_its_own_event(tmp_path, caplog):
+    from kiosk.log_setup import journal_fields
+    from kiosk.maintenance.audit import AuditLog
+    from kiosk.maintenance.state_db import StateDb
+
+    caplog.set_level("INFO", logger="kiosk.maintenance.audit")
+    AuditLog(StateDb(tmp_path)).record("staff", "out_of_service", "reason=printer")
+    [record] = caplog.records
+    fields = journal_fields(record, record.getMessage())
+    assert fields["KIOSK_EVENT"] == "maintenance_out_of_service" and fields["REASON"] == "printer"

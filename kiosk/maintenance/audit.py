@@ -31,7 +31,8 @@ class AuditLog:
         at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self._db.connect() as db:
             db.execute("INSERT INTO audit (at, who, action, detail) VALUES (?, ?, ?, ?)", (at, who, action, detail))
-        log.info("maintenance who=%s action=%s %s", who, action, detail)
+        log.info("maintenance who=%s action=%s %s", who, action, detail,
+                 extra={"kiosk_event": f"maintenance_{action}"})
 
     def records(self) -> list[AuditRecord]:
         with self._db.connect() as db:
