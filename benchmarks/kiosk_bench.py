@@ -85,15 +85,17 @@ def child(args) -> None:
         def __init__(self, pilot):
             self.pilot = pilot
             self.frames: dict[str, list[float]] = {}
+            self.slowest: list[tuple[float, str]] = []
 
         def after_frame(self, view, targets, surface, machine, now):
             work_ms = (time.monotonic() - now) * 1000
             self.frames.setdefault(PHASES.get(machine.state.value, "screens"), []).append(work_ms)
+            self.slowest = sorted(self.slowest + [(work_ms, view.name)], reverse=True)[:5]
             return self.pilot.after_frame(view, targets, surface, machine, now)
 
     run_loop(machine, surface, Idle())
     frames: dict[str, list[float]] = {}
-    outcomes = []
+    outcomes, slowest = [], []
     for n in range(args.sessions):
         monitor.transport.insert()  # the card goes back on the reader for the next resident
         pilot = Autopilot(seeded_pin("R0001"), Path(args.out) / f"session{n}",
@@ -101,12 +103,14 @@ def child(args) -> None:
         timed = Timed(pilot)
         run_loop(machine, surface, timed)
         outcomes.append(pilot.outcome)
+        slowest = sorted(slowest + timed.slowest, reverse=True)[:5]
         for phase, values in timed.frames.items():
             frames.setdefault(phase, []).extend(values)
     monitor.stop()
     worker.shutdown()
     result["outcomes"] = outcomes
     result["frames"] = frames
+    result["slowest"] = slowest
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -135,6 +139,7 @@ def parent(args) -> int:
     for phase, values in sorted(result["frames"].items()) + [("all frames", every)]:
         print(f"{phase:<22}{len(values):>8}{statistics.median(values):>9.2f}"
               f"{_percentile(values, 0.99):>9.2f}{max(values):>9.2f}")
+    print("slowest frames: " + ", ".join(f"{name} {ms:.1f} ms" for ms, name in result["slowest"]))
     figures = {"frame p99 ms": _percentile(every, 0.99), "idle CPU %": result["idle_cpu_pct"],
                "start-up s": startup, "peak memory MB": result["peak_rss_mb"]}
     for name, value in figures.items():
