@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 from cryptography import x509
 
@@ -82,7 +82,7 @@ class Visit:
     session_id: str | None = None
 
 
-class ReceiptPrinterLike:  # ReceiptPrinter or FolderReceiptPrinter
+class ReceiptPrinterLike(Protocol):  # ReceiptPrinter or FolderReceiptPrinter
     def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> PrinterStatus: ...
 
 
@@ -300,20 +300,20 @@ class PaidIssuance:
         except OutOfPaper as exc:
             self._void(request_id)
             self._step(j.FAULT, detail="printer_paper_out")
-            document, request_id = self._reprint_after_fix(visit, document_type, options, copies, exc, fee)
+            document, request_id = self._reprint_after_fix(visit, document_type, options, copies, exc)
             try:
                 result_pages = self._print_one(visit, document, request_id, copies)
             except PrinterError as again:
-                self._print_failed(visit, request_id, again, fee)
+                self._print_failed(visit, request_id, again)
         except PrinterError as exc:
-            self._print_failed(visit, request_id, exc, fee)
+            self._print_failed(visit, request_id, exc)
         refused = self._confirm(request_id)
         if refused:
             # The center holds the request void (past its print-by time): the paper is
             # not a valid document, so the resident gets the fee back.
             self._step(j.FAULT, detail=f"confirm_{refused}")
             self._void(request_id)
-            self._refund_and_close(visit, "confirm_refused", fee)
+            self._refund_and_close(visit, "confirm_refused")
         self._receipt(document_type, copies, fee)
         owed = self.credited - fee - self.change_given
         self._close("printed")
@@ -335,30 +335,30 @@ class PaidIssuance:
         return result.pages
 
     def _reprint_after_fix(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int,
-                           cause: OutOfPaper, fee: int) -> tuple[IssuedDocument, str]:
+                           cause: OutOfPaper) -> tuple[IssuedDocument, str]:
         log.warning("paper out after %d sheets txn=%s; waiting up to %gs for a refill", cause.sheets_out,
                     self.txn, self.settings.reprint_wait_s)
         deadline = time.monotonic() + self.settings.reprint_wait_s
         while not self._printer_status().ready:
             if time.monotonic() >= deadline or not self._still_wanted():
-                self._refund_and_close(visit, "printer_paper_out", fee)
+                self._refund_and_close(visit, "printer_paper_out")
             time.sleep(0.5)
         self._step(j.REPRINT)
         try:
             return self._issue(visit, document_type, options, copies, first=False)
         except (IssuanceError, BindingError) as exc:
             log.warning("reprint not issued txn=%s: %s", self.txn, exc)
-            self._refund_and_close(visit, "printer_paper_out", fee)
+            self._refund_and_close(visit, "printer_paper_out")
 
-    def _print_failed(self, visit: Visit, request_id: str, exc: PrinterError, fee: int) -> None:
+    def _print_failed(self, visit: Visit, request_id: str, exc: PrinterError) -> None:
         """Cancelled whole already (print_pdf); whatever came out is voided with the request."""
         log.warning("print failed txn=%s request=%s reason=%s sheets_out=%d: %s", self.txn, request_id,
                     exc.reason, exc.sheets_out, exc)
         self._void(request_id)
         self._step(j.FAULT, detail=f"printer_{exc.reason}")
-        self._refund_and_close(visit, f"printer_{exc.reason}", fee)
+        self._refund_and_close(visit, f"printer_{exc.reason}")
 
-    def _refund_and_close(self, visit: Visit, code: str, fee: int) -> None:
+    def _refund_and_close(self, visit: Visit, code: str) -> None:
         refunded, owed = self._refund(self.credited - self.change_given)
         self._close("refunded")
         self._report(PrintProblem(visit.number, code, refunded, owed))
