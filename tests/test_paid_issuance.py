@@ -44,6 +44,17 @@ def test_fee_quote_names_what_the_machine_takes(kiosk):
     assert quoted.accepted == (10,) and set(quoted.refused) == {50, 100, 500, 1000}  # told before paying
 
 
+def test_a_silent_acceptor_takes_no_money_and_leaves_no_valid_document(kiosk):
+    worker, reports, data, _ = kiosk
+    authenticate(worker, reports, "R0001")
+    worker.payment.bus.disappear()
+    worker.quote_fee(1, 200)
+    assert reports.wait_for(PaymentProblem) == PaymentProblem(1, "payment_unavailable")
+    worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)
+    assert reports.wait_for(PaymentProblem) == PaymentProblem(1, "payment_unavailable")
+    assert list(center_states(data).values()) == ["voided"]  # issued, then voided: no paper, no money
+
+
 def test_a_paid_document_is_printed_confirmed_and_receipted_with_change(kiosk):
     worker, reports, data, tmp_path = kiosk
     authenticate(worker, reports, "R0001")
