@@ -83,6 +83,8 @@ def test_count_pages_of_a_multi_page_pdf():
 def test_open_printer_by_kind(tmp_path):
     assert isinstance(open_printer("folder", directory=tmp_path), FolderPrinter)
     assert isinstance(open_printer("cups", queue="KioskPDF"), CupsPrinter)
+    simulated = open_printer("simulated", paper=3)
+    assert isinstance(simulated, SheetPrinter) and simulated.status().sheets_left == 3
     with pytest.raises(ValueError, match="unknown printer kind"):
         open_printer("fax")
 
