@@ -319,3 +319,13 @@ def test_receipt_printer_status_in_the_document_printers_terms(receipt_emulator)
     silent = printer.printer_status(timeout=0.5)
     assert (silent.ready, silent.paper) == (False, PaperState.UNKNOWN)
     assert issubclass(PaperOut, OutOfPaper)  # a kiosk catching OutOfPaper catches the receipt's too
+
+
+def test_a_long_running_printer_forgets_old_finished_jobs(certificate):
+    printer = SheetPrinter()
+    first = printer.print_pdf(certificate, title="first").job_id
+    for _ in range(20):
+        last = printer.print_pdf(certificate, title="more").job_id
+    assert printer.job_status(last).state is JobState.COMPLETED
+    with pytest.raises(PrinterUnavailable, match="no job"):
+        printer.job_status(first)

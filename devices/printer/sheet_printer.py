@@ -17,6 +17,7 @@ from devices.printer.base import (DocumentPrinter, JobState, JobStatus, OutOfPap
                                   PrinterUnavailable, pages_of, sheets_of)
 
 NEAR_END_SHEETS = 20  # the tray's low-paper sensor
+KEEP_FINISHED_JOBS = 16  # finished jobs whose status can still be asked for
 
 
 @dataclass
@@ -90,6 +91,9 @@ class SheetPrinter(DocumentPrinter):
             raise PrinterUnavailable(f"the printer cannot print: {state.message}")
         job = SheetJob(uuid.uuid4().hex[:12], pdf, title, copies, pages)
         with self._lock:
+            finished = [j for j in self._jobs.values() if j.state.finished]
+            for old in finished[:-KEEP_FINISHED_JOBS]:  # a kiosk prints for years: keep the last few
+                del self._jobs[old.job_id]
             self._jobs[job.job_id] = job
         job.thread = threading.Thread(target=self._run, args=(job,), name=f"sheet-printer-{job.job_id}", daemon=True)
         job.thread.start()
