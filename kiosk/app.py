@@ -15,6 +15,7 @@ from kiosk.sounds import Sounds
 from kiosk.states import Machine
 
 if TYPE_CHECKING:
+    from kiosk.autopilot import Hand
     from kiosk.maintenance.mode import MaintenanceMode
 
 log = logging.getLogger("kiosk.app")
@@ -34,7 +35,8 @@ def hit(targets: list[tuple[Button, pygame.Rect]], pos) -> Button | None:
 
 
 def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None,
-             maintenance: MaintenanceMode | None = None) -> None:
+             maintenance: MaintenanceMode | None = None, hand: Hand | None = None) -> None:
+    """`hand` takes the demo's keys (1-5 coins and a note, c the card) on simulated devices."""
     renderer = Renderer(surface)
     sounds = Sounds()
     clock = pygame.time.Clock()
@@ -59,6 +61,8 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
                     staff = maintenance is not None and maintenance.active
                     (maintenance if staff else machine).handle(Tap(released.action), now)
                 pressed = None
+            elif event.type == pygame.KEYDOWN and hand is not None:
+                hand.key(event.unicode)
             elif event.type == KIOSK_EVENT:
                 machine.handle(event.report, now)
                 if maintenance is not None:

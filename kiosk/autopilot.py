@@ -39,6 +39,16 @@ class Hand:
                 self._bus.insert_coin(coin)
                 return
 
+    # The demo's keyboard, for a person at a window: coins and notes, the card on and off.
+    KEYS = {"1": 10, "2": 50, "3": 100, "4": 500, "5": 1000}
+
+    def key(self, char: str) -> None:
+        if char in self.KEYS and self._bus is not None:
+            value = self.KEYS[char]
+            self._bus.insert_note(value) if value == 1000 else self._bus.insert_coin(value)
+        elif char == "c" and self.can_pull_card():
+            self._card.remove() if self._card.card_present() else self._card.insert()
+
     def can_pull_card(self) -> bool:
         return self._card is not None and hasattr(self._card, "remove")
 

@@ -52,8 +52,8 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     machine = Machine(worker, language=config.language, inactivity_timeout_s=config.inactivity_timeout_s,
                       now=time.monotonic())
     pilot = None
+    hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
     if autopilot_pin is not None:
-        hand = Hand(payment=getattr(worker, "payment", None), card=getattr(card_monitor, "transport", None))
         pilot = Autopilot(autopilot_pin, out_dir, documents, hand=hand, cancel_payment=cancel_payment)
     watch = ServiceWatch(issuance_client(config.issuance), post)
     try:
@@ -66,7 +66,7 @@ def run_kiosk(config, *, headless: bool, autopilot_pin: str | None, out_dir: Pat
     card_monitor.start()
     watch.start()
     try:
-        run_loop(machine, surface, pilot, maintenance)
+        run_loop(machine, surface, pilot, maintenance, hand)
     finally:
         watch.stop()
         card_monitor.stop()
