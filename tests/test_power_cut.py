@@ -162,6 +162,8 @@ def test_power_cut_at_each_step_is_reconciled_and_the_books_balance(cancel, step
         sessions = dict(db.execute("SELECT txn, outcome FROM sessions"))
         requests = db.execute("SELECT txn, request_id FROM steps WHERE step = 'issuing'").fetchall()
         owed = db.execute("SELECT COALESCE(SUM(amount), 0) FROM steps WHERE step = 'owed'").fetchone()[0]
+        totals = dict(db.execute("SELECT step, SUM(amount) FROM steps WHERE step IN"
+                                 " ('credit', 'change_paid', 'refunded') GROUP BY step"))
     (outcome,) = sessions.values()
     assert outcome == expected
     states = center_states(center[1])
@@ -174,3 +176,6 @@ def test_power_cut_at_each_step_is_reconciled_and_the_books_balance(cancel, step
     given_back = hoppers_before - emulator.hopper_yen()  # refunds and change
     assert owed == 0
     assert taken == fees_kept + given_back, (taken, fees_kept, given_back)
+    # and the journal's own books say the same
+    assert totals.get("credit", 0) == taken
+    assert totals.get("change_paid", 0) + totals.get("refunded", 0) == given_back
