@@ -76,6 +76,13 @@ class ReceiptPrinterConfig(_Section):
     store_name: str = ""
     store_number: str = ""
 
+    @field_validator("store_name", "store_number")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        from printouts.receipt import cells
+        cells(value)  # a character the receipt printer has not (outside Shift_JIS) stops the start, named
+        return value
+
     @model_validator(mode="after")
     def _target(self):
         if self.kind == "escpos" and not self.port:

@@ -386,17 +386,20 @@ class PaidIssuance:
     def _receipt(self, document_type: str, copies: int, fee: int) -> None:
         if self.receipt_printer is None:
             return
-        receipt = Receipt(store_name=self.settings.store_name, store_number=self.settings.store_number,
-                          terminal_id=self.settings.terminal_id, issued_at=dt.datetime.now(dt.timezone.utc),
-                          document_title=RECEIPT_TITLES.get(document_type, document_type), copies=copies,
-                          fee_yen=fee, paid_yen=self.credited, change_yen=self.credited - fee,
-                          transaction_number=self.txn)
         try:
+            receipt = Receipt(store_name=self.settings.store_name, store_number=self.settings.store_number,
+                              terminal_id=self.settings.terminal_id, issued_at=dt.datetime.now(dt.timezone.utc),
+                              document_title=RECEIPT_TITLES.get(document_type, document_type), copies=copies,
+                              fee_yen=fee, paid_yen=self.credited, change_yen=self.credited - fee,
+                              transaction_number=self.txn)
             self.receipt_printer.print_receipt(receipt)
             self._step(j.RECEIPT)
-        except PrinterError as exc:
+        except PrinterError as exc:  # the certificate is out and paid for: a missing receipt ends nothing
             log.warning("receipt not printed txn=%s reason=%s", self.txn, exc.reason)
             self._step(j.FAULT, detail=f"receipt_{exc.reason}")
+        except ValueError as exc:  # a store name the printer cannot print
+            log.error("receipt not printed txn=%s: %s", self.txn, exc)
+            self._step(j.FAULT, detail="receipt_layout")
 
     # --- helpers -------------------------------------------------------------------
 

@@ -187,3 +187,10 @@ def test_nothing_is_issued_or_taken_while_the_printer_cannot_print(stub, tmp_pat
         assert not worker.payment.bus.insert_coin(100)
     finally:
         worker.shutdown()
+
+
+def test_a_store_name_the_receipt_printer_cannot_print_is_refused_at_start(stub, tmp_path):
+    from kiosk.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"receipt_printer\.store_name.*U\+1F359"):
+        paid_config(stub, tmp_path, receipt_printer={"store_name": "おにぎり🍙"})
