@@ -194,3 +194,27 @@ def test_a_store_name_the_receipt_printer_cannot_print_is_refused_at_start(stub,
 
     with pytest.raises(ConfigError, match=r"receipt_printer\.store_name.*U\+1F359"):
         paid_config(stub, tmp_path, receipt_printer={"store_name": "おにぎり🍙"})
+
+
+def test_the_receipt_on_the_thermal_printer_and_a_receipt_printer_out_of_paper(stub, tmp_path, receipt_emulator):
+    reports = Reports()
+    receipt = {"kind": "escpos", "port": receipt_emulator.tty_path, "directory": None}
+    worker = paid_worker(paid_config(stub, tmp_path, receipt_printer=receipt), reports)
+    try:
+        authenticate(worker, reports, "R0001")
+        pay_and_wait_open(worker, reports)
+        worker.payment.bus.insert_coin(500)
+        assert reports.wait_for(Printed).change == 300
+        (printed,) = receipt_emulator.receipts
+        text = "\n".join(printed)
+        for expected in ("住民票の写し", "¥200", "¥500", "¥300", "KIOSK-0001"):
+            assert expected in text
+        receipt_emulator.run_out_of_paper()
+        pay_and_wait_open(worker, reports, "seal_certificate")
+        worker.payment.bus.insert_coin(100)
+        worker.payment.bus.insert_coin(100)
+        reports.wait_for(Printed)  # the certificate is what was paid for; the receipt is not
+        assert worker.journal.day_totals(dt.datetime.now(JST).date())["faults"] == 1
+        assert list(center_states(stub[1]).values()) == ["printed", "printed"]
+    finally:
+        worker.shutdown()
