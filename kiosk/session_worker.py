@@ -165,14 +165,11 @@ class SessionWorker:
             self._report(ServiceProblem(visit.number, exc.code))
             return
         visit.session_id = session.session_id
-        available = tuple(d for d in session.documents if d.available)
         log.info("authenticated visit=%s documents=%d available=%d", visit.number, len(session.documents),
-                 len(available))
-        if not available and session.documents:
-            # Nothing can be issued now: tell the resident why (closed, not registered, ...).
-            self._report(ServiceProblem(visit.number, session.documents[0].refusal or "no_documents"))
-            return
-        self._report(Authenticated(visit.number, available))
+                 sum(d.available for d in session.documents))
+        # Unavailable offers too: the screens name what is closed now and when it opens,
+        # or, when nothing is available, why (closed, not registered, ...).
+        self._report(Authenticated(visit.number, tuple(session.documents)))
 
     def _pipeline(self, visit: _Visit) -> PaidIssuance:
         return PaidIssuance(issuance=self._issuance, printer=self._printer, payment=self.payment,

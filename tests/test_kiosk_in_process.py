@@ -139,3 +139,12 @@ def test_a_resident_can_do_it_all_in_korean(stub_data, tmp_path):
     titles = " ".join(s["title"] for s in run.screens)
     assert any("\uac00" <= ch <= "\ud7a3" for ch in titles), "screen titles are in Hangul"
     assert "Enter your PIN" not in titles
+
+
+def test_at_night_the_resident_is_told_when_the_service_opens(stub_data, tmp_path):
+    run = run_kiosk("demo", "--headless", "--autopilot", "--data", str(stub_data), "--language", "en",
+                    "--stub-pretend-now", "2026-11-24T03:00:00+09:00", out=tmp_path / "out")
+    assert run.returncode == 2
+    text = run.text_of("problem-service_closed")
+    assert "Service hours: 06:30-23:00" in text
+    assert run.printed() == []
