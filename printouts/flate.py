@@ -42,12 +42,22 @@ class SplicingFlate(pdfdoc.PDFStreamFilterZCompress):
         with self._lock:
             parts = list(self._parts.items())
         for part, compressed in parts:
-            start = data.find(part)
+            start = _find(data, part)
             if start != -1:
                 end = start + len(part)
                 return b"".join((_ZLIB_HEADER, _deflate(data[:start], zlib.Z_SYNC_FLUSH), compressed,
                                  _deflate(data[end:], zlib.Z_FINISH), zlib.adler32(data).to_bytes(4, "big")))
         return zlib.compress(data, LEVEL)
+
+
+def _find(data: bytes, part: bytes) -> int:
+    """Where `part` starts in `data`, or -1. bytes.find with a 46 KiB needle first
+    analyses the whole needle, on every call: look for its start, then compare."""
+    head = part[:64]
+    start = data.find(head)
+    while start != -1 and not data.startswith(part, start):
+        start = data.find(head, start + 1)
+    return start
 
 
 def _deflate(data: bytes, flush: int, level: int = LEVEL) -> bytes:
