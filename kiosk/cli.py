@@ -3,6 +3,7 @@ defaults with the local issuance stub (`kiosk demo`)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "gallery":
         from kiosk.gallery import build_gallery
+        logging.getLogger("kiosk.states").setLevel(logging.WARNING)  # the catalogue's walks are not news
         index = build_gallery(args.out, panel=args.panel, languages=args.languages,
                               large_text=args.large_text, high_contrast=args.high_contrast)
         print(f"gallery: {index}")
