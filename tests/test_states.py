@@ -194,6 +194,17 @@ def pay_and_print(m, fee, now=0.0):
     assert m.state is State.MORE
 
 
+def paying_for_a_seal_certificate(credited):
+    """A ¥300 payment open, with `credited` yen inserted so far."""
+    m, worker = machine_at_documents()
+    tap(m, "doc:seal_certificate", "next")
+    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
+    tap(m, "pay")
+    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
+    m.handle(PaymentProgress(m.visit.number, credited=credited, due=300), 0)
+    return m, worker
+
+
 def test_members_and_options_chosen_on_screen_are_what_the_center_is_asked_for():
     m, worker = machine_at_documents()
     tap(m, "doc:residence_record")
@@ -223,12 +234,7 @@ def test_nobody_ticked_cannot_go_on_and_everyone_means_the_whole_household():
 
 
 def test_the_inserted_amount_counts_up_and_cancel_gives_it_back():
-    m, worker = machine_at_documents()
-    tap(m, "doc:seal_certificate", "next")
-    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
-    tap(m, "pay")
-    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
-    m.handle(PaymentProgress(m.visit.number, credited=200, due=300), 0)
+    m, worker = paying_for_a_seal_certificate(credited=200)
     assert build_view(m).big == "¥200 / ¥300"
     tap(m, "cancel")
     assert m.state is State.REFUNDING and worker.calls[-1] == ("cancel_payment", m.visit.number)
@@ -238,12 +244,7 @@ def test_the_inserted_amount_counts_up_and_cancel_gives_it_back():
 
 
 def test_walking_away_from_a_payment_refunds_it_after_asking_for_more_time():
-    m, worker = machine_at_documents()
-    tap(m, "doc:seal_certificate", "next")
-    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
-    tap(m, "pay")
-    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
-    m.handle(PaymentProgress(m.visit.number, credited=100, due=300), 0)
+    m, worker = paying_for_a_seal_certificate(credited=100)
     m.tick(TIMEOUT - MORE_TIME_PROMPT_S + 0.1)
     view = build_view(m)
     assert view.prompt and {b.action for b in view.buttons if b.style == "prompt"} == {"more_time", "end_now"}
@@ -263,12 +264,7 @@ def test_more_time_keeps_the_screen_and_its_choices():
 
 
 def test_a_paid_print_that_fails_says_what_happened_to_the_money():
-    m, _ = machine_at_documents()
-    tap(m, "doc:seal_certificate", "next")
-    m.handle(FeeQuoted(m.visit.number, due=300, accepted=(100,), refused=()), 0)
-    tap(m, "pay")
-    m.handle(PaymentOpened(m.visit.number, due=300, pages=1, accepted=(100,)), 0)
-    m.handle(PaymentProgress(m.visit.number, credited=300, due=300), 0)
+    m, _ = paying_for_a_seal_certificate(credited=300)
     m.handle(PrintProblem(m.visit.number, "printer_paper_out", refunded=300), 0)
     view = build_view(m)
     assert view.name == "problem-printer_paper_out" and view.alert
@@ -341,27 +337,26 @@ def test_touching_start_with_the_reader_gone_says_so_at_once():
     assert build_view(m).name == "problem-reader"
 
 
-def test_closed_now_says_when_it_opens():
+CLOSED = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
+                       opening_hours="mon-fri 09:00-17:00")
+
+
+def offered_in_english(*offers):
     m, _ = machine_at_pin()
     type_digits(m, "1234")
     m.handle(Tap("ok"), 0)
-    closed = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
-                           opening_hours="mon-fri 09:00-17:00")
-    m.handle(Authenticated(m.visit.number, (closed,)), 0)
+    m.handle(Authenticated(m.visit.number, offers), 0)
     m.language = "en"
-    view = build_view(m)
+    return build_view(m)
+
+
+def test_closed_now_says_when_it_opens():
+    view = offered_in_english(CLOSED)
     assert view.name == "problem-service_closed"
     assert "Service hours: Weekdays 09:00-17:00" in view.lines
 
 
 def test_a_document_closed_at_this_hour_is_named_with_its_hours_beside_the_open_ones():
-    m, _ = machine_at_pin()
-    type_digits(m, "1234")
-    m.handle(Tap("ok"), 0)
-    closed = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
-                           opening_hours="mon-fri 09:00-17:00")
-    m.handle(Authenticated(m.visit.number, (SEAL, closed)), 0)
-    m.language = "en"
-    view = build_view(m)
+    view = offered_in_english(SEAL, CLOSED)
     assert [b.action for b in view.buttons if b.style == "choice"] == ["doc:seal_certificate"]
     assert any("not available now" in line and "09:00-17:00" in line for line in view.lines)
