@@ -197,7 +197,12 @@ class PaidIssuance:
             time.sleep(POLL_INTERVAL_S)
             if self._poll(visit, request_id, fee):
                 last_credit = time.monotonic()
-        self.payment.stop()
+        try:
+            self.payment.stop()
+        except PaymentError as exc:
+            log.warning("acceptor lost at the end of the payment txn=%s: %s", self.txn, exc)
+            self._step(j.FAULT, detail="payment_lost")
+            self._end_payment(visit, request_id, "payment_lost")
         self._poll(visit, request_id, fee, report=False)  # a coin already past the gate still counts
         self._step(j.PAID, amount=self.credited)
         change = self.credited - fee
