@@ -139,6 +139,14 @@ class PaidIssuance:
             self._print(visit, document_type, options, copies, document, request_id)
         except _Stop:
             return
+        except Exception:
+            # A bug: take no more coins; the journal keeps the session open, and the
+            # reconciliation after this visit gives the money back and voids.
+            try:
+                self.payment.stop()
+            except PaymentError:
+                pass
+            raise
 
     def _issue(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int,
                first: bool) -> tuple[IssuedDocument, str]:
