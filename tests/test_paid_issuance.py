@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 
 import pytest
 
@@ -218,3 +219,29 @@ def test_the_receipt_on_the_thermal_printer_and_a_receipt_printer_out_of_paper(s
         assert list(center_states(stub[1]).values()) == ["printed", "printed"]
     finally:
         worker.shutdown()
+
+
+def test_a_bug_mid_session_is_settled_by_the_reconciliation_after_the_visit(kiosk, monkeypatch):
+    from kiosk.events import ServiceProblem
+
+    worker, reports, data, _ = kiosk
+    authenticate(worker, reports, "R0001")
+    before = hopper_yen(worker.payment.bus.hopper_levels())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a driver")
+
+    monkeypatch.setattr(worker._printer, "print_pdf", broken)
+    worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)
+    reports.wait_for(PaymentOpened)
+    worker.payment.bus.insert_coin(500)
+    with pytest.raises(AssertionError, match="internal_error"):
+        reports.wait_for(Printed)
+    assert not worker.payment.bus.insert_coin(100)  # the acceptor closed at once
+    worker.end_visit()  # the reconciliation runs on the worker thread after the visit
+    deadline = time.monotonic() + 20
+    while not worker.last_reconciled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.outcome for r in worker.last_reconciled] == ["refunded"]
+    assert before - hopper_yen(worker.payment.bus.hopper_levels()) == 500
+    assert list(center_states(data).values()) == ["voided"]
