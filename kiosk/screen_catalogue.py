@@ -36,7 +36,7 @@ DOCUMENTS = (
     DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
                   opening_hours="mon-fri 09:00-17:00"),
 )
-EXTRA_PROBLEMS = ("counter_only", "printer_paper_out", "binding_certificate")
+EXTRA_PROBLEMS = ("counter_only", "printer_paper_out", "binding_certificate", "confirm_refused")
 
 
 class OrdersOnly:
@@ -147,7 +147,7 @@ def every_view(language: str) -> Iterator[View]:
     for code in (*PROBLEMS, *EXTRA_PROBLEMS):
         w = Walk(language).at_pin()
         w.m.visit.problem = code
-        w.m.visit.refunded, w.m.visit.owed = (400, 100) if code.startswith(("printer_", "payment_")) else (0, 0)
+        w.m.visit.refunded, w.m.visit.owed = (400, 100) if code.startswith(("printer_", "payment_", "confirm_")) else (0, 0)
         w.m.visit.hours = "mon-fri 09:00-17:00" if code == "service_closed" else None
         w.m.state = State.PROBLEM
         yield w.view()

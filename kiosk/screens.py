@@ -141,7 +141,7 @@ def problem_text(code: str) -> tuple[str, list[str]]:
         return PROBLEMS[code]
     if code.startswith("binding_"):
         return NOT_CHECKED
-    if code.startswith("printer_"):
+    if code.startswith("printer_") or code == "confirm_refused":  # printed, but never valid: refunded
         return NOT_PRINTED
     return REFUSED  # the center's reason stays private: some reasons must never be shown
 

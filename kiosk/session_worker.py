@@ -50,10 +50,12 @@ class SessionWorker:
                  report: Callable[[WorkerReport], None], receipt_printer: ReceiptPrinterLike | None = None):
         self._card = JpkiClient(transport)
         self._issuance = issuance
-        self._printer = printer
-        self.payment = payment  # the embedded demo's autopilot inserts coins through payment.bus
+        # The devices are public for maintenance mode (a serial port opens once, a
+        # simulated printer keeps its paper) and the demo's autopilot (payment.bus).
+        self.printer = printer
+        self.payment = payment
         self.journal = journal
-        self._receipt_printer = receipt_printer
+        self.receipt_printer = receipt_printer
         self._settings = settings
         self._report = report
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-worker")
@@ -98,7 +100,7 @@ class SessionWorker:
         """A clerk filled the tray: the books count from here, and a simulated printer
         (the demo's folder printer) gets the paper too, so a paper-out reprint can go on."""
         self.journal.paper_refilled(sheets)
-        load = getattr(self._printer, "load_paper", None)
+        load = getattr(self.printer, "load_paper", None)
         if load is not None:
             load(sheets)
 
@@ -172,8 +174,8 @@ class SessionWorker:
         self._report(Authenticated(visit.number, tuple(session.documents)))
 
     def _pipeline(self, visit: _Visit) -> PaidIssuance:
-        return PaidIssuance(issuance=self._issuance, printer=self._printer, payment=self.payment,
-                            journal=self.journal, receipt_printer=self._receipt_printer, settings=self._settings,
+        return PaidIssuance(issuance=self._issuance, printer=self.printer, payment=self.payment,
+                            journal=self.journal, receipt_printer=self.receipt_printer, settings=self._settings,
                             report=self._report, still_wanted=lambda: self._visit is visit, cancelled=self._cancel)
 
     def _reconcile(self) -> None:

@@ -178,3 +178,18 @@ def test_each_audit_record_reaches_the_journal_as_its_own_event(tmp_path, caplog
     [record] = caplog.records
     fields = journal_fields(record, record.getMessage())
     assert fields["KIOSK_EVENT"] == "maintenance_out_of_service" and fields["REASON"] == "printer"
+
+
+def test_the_cash_collection_slip_prints_on_the_thermal_printer(receipt_emulator):
+    import datetime as dt
+
+    from devices.printer.escpos_receipt import ReceiptPrinter
+    from kiosk.maintenance.slips import CollectionSlip, slip_receipt_lines
+
+    slip = CollectionSlip("KIOSK-0001", dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc), "staff",
+                          {100: 3, 1000: 1})
+    ReceiptPrinter(receipt_emulator.tty_path).print_lines(slip_receipt_lines(slip, "ja"), timeout=20)
+    [printed] = receipt_emulator.receipts
+    text = "\n".join(printed)
+    assert "KIOSK-0001" in text and "¥1,300" in text and "2026-11-24" in text
+    assert receipt_emulator.errors == []

@@ -231,7 +231,7 @@ def test_a_bug_mid_session_is_settled_by_the_reconciliation_after_the_visit(kios
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in a driver")
 
-    monkeypatch.setattr(worker._printer, "print_pdf", broken)
+    monkeypatch.setattr(worker.printer, "print_pdf", broken)
     worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)
     reports.wait_for(PaymentOpened)
     worker.payment.bus.insert_coin(500)

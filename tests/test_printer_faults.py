@@ -40,7 +40,7 @@ def refill_when_paper_runs_out():
     def start(worker):
         def clerk():
             deadline = time.monotonic() + 20
-            while worker._printer.status().sheets_left != 0 and time.monotonic() < deadline:
+            while worker.printer.status().sheets_left != 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.3)
             worker.paper_refilled(100)  # the staff screen's "paper refilled"
@@ -99,7 +99,7 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
 def test_a_print_job_past_its_time_limit_is_cancelled_whole_and_voided(stub, tmp_path):
     reports = Reports()
     worker = paid_worker(paid_config(stub, tmp_path, HOUSEHOLD_OF_ELEVEN, printer={"timeout_s": 1.0}), reports)
-    worker._printer.stall()  # a hung printer: takes the job, moves no paper
+    worker.printer.stall()  # a hung printer: takes the job, moves no paper
     try:
         authenticate(worker, reports, HOUSEHOLD_OF_ELEVEN)
         worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)
@@ -107,7 +107,7 @@ def test_a_print_job_past_its_time_limit_is_cancelled_whole_and_voided(stub, tmp
         worker.payment.bus.insert_coin(500)
         assert reports.wait_for(PrintProblem) == PrintProblem(1, "printer_job_timed_out", refunded=200)
         assert list(center_states(stub[1]).values()) == ["voided"]
-        worker._printer.stall(False)  # the printer wakes up later...
+        worker.printer.stall(False)  # the printer wakes up later...
         time.sleep(0.3)
         assert printed_files(tmp_path) == []  # ...and prints nothing of the cancelled job
     finally:
@@ -117,7 +117,7 @@ def test_a_print_job_past_its_time_limit_is_cancelled_whole_and_voided(stub, tmp
 def test_a_jam_mid_job_voids_and_refunds(stub, tmp_path):
     reports = Reports()
     worker = paid_worker(paid_config(stub, tmp_path, HOUSEHOLD_OF_ELEVEN), reports)
-    worker._printer.jam_after(1)
+    worker.printer.jam_after(1)
     try:
         authenticate(worker, reports, HOUSEHOLD_OF_ELEVEN)
         worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)

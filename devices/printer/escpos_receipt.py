@@ -105,10 +105,14 @@ class ReceiptPrinter:
         """Print and cut one receipt, blocking until printed; returns the status after it
         (near end is not an error). Raises a ReceiptPrinterFault, ProtocolError,
         PrintJobTimedOut or PrinterUnavailable."""
+        return self.print_lines(receipt_lines(receipt), timeout=timeout)
+
+    def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> ReceiptPrinterStatus:
+        """Any slip laid out as receipt lines (a staff cash collection slip), like a receipt."""
         deadline = time.monotonic() + timeout
         with self._open() as link:
             _raise_if_stopped(link.status(deadline), during_job=False)
-            link.write(job_bytes(receipt_lines(receipt)) + TRANSMIT_PAPER_STATUS, deadline)
+            link.write(job_bytes(lines) + TRANSMIT_PAPER_STATUS, deadline)
             link.wait_until_printed(deadline)
             after = link.status(deadline)
         _raise_if_stopped(after, during_job=True)

@@ -3,11 +3,13 @@ for a kiosk without a thermal printer. Same calls as the ESC/POS ReceiptPrinter.
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 from devices.printer.base import PrinterStatus, PrinterUnavailable
 from devices.printer.escpos_receipt import ReceiptPrinterStatus
-from printouts.receipt import Receipt, receipt_lines
+from printouts.receipt import Receipt, ReceiptLine, receipt_lines
 
 
 class FolderReceiptPrinter:
@@ -21,11 +23,18 @@ class FolderReceiptPrinter:
         return self.status(timeout).as_printer_status()
 
     def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> PrinterStatus:
-        text = "\n".join(line.text for line in receipt_lines(receipt)) + "\n"
+        return self._write(f"receipt-{receipt.transaction_number}.txt", receipt_lines(receipt))
+
+    def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> PrinterStatus:
+        """A staff slip: the same file, named by when it was printed."""
+        return self._write(f"slip-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}.txt", lines)
+
+    def _write(self, name: str, lines: list[ReceiptLine]) -> PrinterStatus:
+        text = "\n".join(line.text for line in lines) + "\n"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            with open(self.directory / f"receipt-{receipt.transaction_number}.txt", "x", encoding="utf-8") as f:
+            with open(self.directory / name, "x", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:
-            raise PrinterUnavailable(f"cannot write the receipt to {self.directory}: {exc}") from exc
+            raise PrinterUnavailable(f"cannot write to {self.directory}: {exc}") from exc
         return self.printer_status()

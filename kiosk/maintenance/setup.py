@@ -19,18 +19,19 @@ def maintenance_mode(config: KioskConfig, machine: Machine, worker=None, card_mo
     from kiosk.device_checks import run_checks
     from kiosk.journal import Journal
     from kiosk.maintenance.mode import MaintenanceMode
-    from kiosk.wiring import document_printer
+    from kiosk.wiring import document_printer, receipt_printer
 
     # The in-process monitor holds the virtual card; over PC/SC the check connects itself.
     card = getattr(card_monitor, "transport", None)
     payment = worker.payment if worker is not None else None
     journal = worker.journal if worker is not None else Journal(config.journal)
-    printer = document_printer(config.printer)
+    printer = worker.printer if worker is not None else document_printer(config.printer)
+    receipts = worker.receipt_printer if worker is not None else receipt_printer(config.receipt_printer)
     try:
         return MaintenanceMode(
             config.maintenance, machine, terminal_id=config.terminal_id, screen_size=config.screen_size,
             checks=lambda: run_checks(config, card=card, payment=payment, printer=printer),
-            printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal,
+            printer=printer, printer_timeout_s=config.printer.timeout_s, journal=journal, receipt_printer=receipts,
             refill_paper=worker.paper_refilled if worker is not None else None,
             language="en" if config.language == "en" else "ja")
     except (OSError, sqlite3.Error) as exc:
