@@ -147,7 +147,8 @@ def every_view(language: str) -> Iterator[View]:
     for code in (*PROBLEMS, *EXTRA_PROBLEMS):
         w = Walk(language).at_pin()
         w.m.visit.problem = code
-        w.m.visit.refunded, w.m.visit.owed = (400, 100) if code.startswith(("printer_", "payment_", "confirm_")) else (0, 0)
+        money_moved = code.startswith(("printer_", "payment_", "confirm_"))
+        w.m.visit.refunded, w.m.visit.owed = (400, 100) if money_moved else (0, 0)
         w.m.visit.hours = "mon-fri 09:00-17:00" if code == "service_closed" else None
         w.m.state = State.PROBLEM
         yield w.view()
