@@ -114,6 +114,14 @@ class PrintProgress(WorkerReport):
 
 
 @dataclass(frozen=True)
+class PrinterWaiting(WorkerReport):
+    """The printer stopped mid-job (paper out): the kiosk waits for staff to fix it, then
+    prints the document again, or gives the fee back if that takes too long."""
+
+    code: str  # printer_paper_out
+
+
+@dataclass(frozen=True)
 class Printed(WorkerReport):
     pages: int
     copies: int

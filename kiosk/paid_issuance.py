@@ -38,7 +38,7 @@ from devices.printer.base import DocumentPrinter, OutOfPaper, PaperState, Printe
 from kiosk import journal as j
 from kiosk.binding import BindingError, Expected, check_binding
 from kiosk.events import (FeeQuoted, PaymentCancelled, PaymentOpened, PaymentProblem, PaymentProgress, Printed,
-                          PrintProblem, PrintProgress, ServiceProblem, WorkerReport)
+                          PrinterWaiting, PrintProblem, PrintProgress, ServiceProblem, WorkerReport)
 from kiosk.issuance_client import IssuanceClient, IssuanceError, IssuedDocument, ServiceRefused, ServiceUnreachable
 from kiosk.journal import Journal
 from municipal.protocol import DocumentOptions, IssuanceRequest
@@ -351,6 +351,7 @@ class PaidIssuance:
                            cause: OutOfPaper) -> tuple[IssuedDocument, str]:
         log.warning("paper out after %d sheets txn=%s; waiting up to %gs for a refill", cause.sheets_out,
                     self.txn, self.settings.reprint_wait_s)
+        self._report(PrinterWaiting(visit.number, "printer_paper_out"))
         deadline = time.monotonic() + self.settings.reprint_wait_s
         while not self._printer_status().ready:
             if time.monotonic() >= deadline or not self._still_wanted():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, PaymentCancelled, PaymentOpened,
-                          PaymentProgress, PinWrong, Printed, PrintProgress, Tap)
+                          PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProgress, Tap)
 from kiosk.screens import PROBLEMS, View, build_view
 from kiosk.states import Machine, State
 from municipal.protocol import DocumentOffer, MemberChoice
@@ -129,6 +129,9 @@ def every_view(language: str) -> Iterator[View]:
     yield w.view()  # paid
     w.report(PrintProgress(0, 3, 4))
     yield w.view()
+    w.report(PrinterWaiting(0, "printer_paper_out"))
+    yield w.view()  # paper out: staff refill, then a reprint
+    w.report(PrintProgress(0, 0, 4), PrintProgress(0, 3, 4))
     w.report(Printed(0, pages=2, copies=2, change=100, owed=0))
     yield w.view()  # printed: another?
     w.tap("finish")

@@ -321,6 +321,13 @@ class _Screens:
     def printing(self) -> View:
         _, v = self._, self.v
         sheet, sheets = v.sheets
+        if v.printer_waiting:
+            return View("printer_waiting", _("The printer ran out of paper"),
+                        [_("Please ask the store staff to add paper."),
+                         _("The certificate will then be printed again from the start. The pages that came out "
+                           "are not valid."),
+                         _("If that takes too long, your money is returned.")], [], spinner=True, alert=True,
+                        sound="alert")
         return View("printing", _("Printing"),
                     [_("Printing sheet {sheet} of {sheets}.", sheet=sheet, sheets=sheets),
                      _("Please wait. Do not remove your card.")], [],

@@ -11,7 +11,8 @@ from enum import Enum
 from typing import Callable, Protocol
 
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, FeeQuoted, PaymentCancelled,
-                          PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrintProblem,
+                          PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrinterWaiting,
+                          PrintProblem,
                           PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
 from municipal.protocol import DocumentOffer, DocumentOptions
 
@@ -93,6 +94,7 @@ class Visit:
     due: int = 0
     credited: int = 0
     sheets: tuple[int, int] = (0, 0)
+    printer_waiting: str | None = None  # why printing stopped until staff fix it
     change: int = 0
     refunded: int = 0
     owed: int = 0
@@ -450,7 +452,12 @@ def _payment_problem(m: Machine, ev: PaymentProblem) -> State:
 
 def _print_progress(m: Machine, ev: PrintProgress) -> State:
     m.visit.sheets = (ev.sheet, ev.sheets)
+    m.visit.printer_waiting = None
     return State.PRINTING
+
+
+def _printer_waiting(m: Machine, ev: PrinterWaiting) -> None:
+    m.visit.printer_waiting = ev.code
 
 
 def _print_problem(m: Machine, ev: PrintProblem) -> State:
@@ -525,6 +532,7 @@ TRANSITIONS: dict[tuple[State, type], Transition] = {
     (State.REFUNDING, Printed): _printed,
     (State.REFUNDING, PrintProblem): _print_problem,
     (State.PRINTING, PrintProgress): _print_progress,
+    (State.PRINTING, PrinterWaiting): _printer_waiting,
     (State.PRINTING, Printed): _printed,
     (State.PRINTING, PrintProblem): _print_problem,
     (State.PRINTING, ServiceProblem): _service_problem,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kiosk.events import PaymentOpened, Printed, PrintProblem, PrintProgress
+from kiosk.events import PaymentOpened, Printed, PrinterWaiting, PrintProblem, PrintProgress
 from kiosk.journal import JST
 from municipal.protocol import DocumentOptions
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker, verify_printed
@@ -81,6 +81,7 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
         refill_when_paper_runs_out(worker)
         worker.payment.bus.insert_note(1000)
         assert reports.wait_for(Printed) == Printed(1, 4, 1, change=800)
+        assert reports.of(PrinterWaiting) == [PrinterWaiting(1, "printer_paper_out")]  # the screen said why
         states = center_states(stub[1])
         assert sorted(states.values()) == ["printed", "voided"]  # the center knows: first voided, reprint printed
         partial, complete = sorted(printed_files(tmp_path), key=lambda p: "partial" not in p.name)

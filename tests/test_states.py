@@ -3,7 +3,7 @@ PIN keypad and leftovers from a previous visit."""
 from __future__ import annotations
 
 from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, PaymentCancelled, PaymentOpened,
-                          PaymentProgress, PinWrong, Printed, PrintProblem, PrintProgress, Tap)
+                          PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProblem, PrintProgress, Tap)
 from kiosk.screens import build_view
 from kiosk.states import MORE_TIME_PROMPT_S, Machine, State
 from municipal.protocol import DocumentOffer, DocumentOptions, MemberChoice
@@ -360,3 +360,17 @@ def test_a_document_closed_at_this_hour_is_named_with_its_hours_beside_the_open_
     view = offered_in_english(SEAL, CLOSED)
     assert [b.action for b in view.buttons if b.style == "choice"] == ["doc:seal_certificate"]
     assert any("not available now" in line and "09:00-17:00" in line for line in view.lines)
+
+
+def test_paper_out_mid_print_tells_the_resident_what_happens_next():
+    m, _ = paying_for_a_seal_certificate(credited=300)
+    n = m.visit.number
+    m.handle(PrintProgress(n, sheet=0, sheets=2), 0)
+    m.handle(PrinterWaiting(n, "printer_paper_out"), 0)
+    m.language = "en"
+    view = build_view(m)
+    assert view.name == "printer_waiting" and view.alert
+    assert any("store staff" in line for line in view.lines)
+    assert any("money is returned" in line for line in view.lines)
+    m.handle(PrintProgress(n, sheet=0, sheets=2), 1)  # refilled: the reprint starts
+    assert build_view(m).name == "printing"
