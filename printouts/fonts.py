@@ -22,8 +22,26 @@ class FontMissing(RuntimeError):
 @cache
 def mincho() -> str:
     """Register IPAex Mincho (reportlab embeds a subset per PDF) and return its name."""
-    pdfmetrics.registerFont(TTFont(MINCHO, str(_installed(MINCHO_PATH, MINCHO_PACKAGE))))
+    font = TTFont(MINCHO, str(_installed(MINCHO_PATH, MINCHO_PACKAGE)))
+    _keep_tables(font.face)
+    pdfmetrics.registerFont(font)
     return MINCHO
+
+
+def _keep_tables(face) -> None:
+    """reportlab copies a table out of the font file each time it reads it: every
+    subset it embeds copied the whole glyf table (7 MB for IPAex Mincho), twice per
+    certificate. The tables never change, so each is copied once."""
+    tables: dict[str, bytes] = {}
+    copy = face.get_table
+
+    def get_table(tag: str) -> bytes:
+        table = tables.get(tag)
+        if table is None:
+            table = tables[tag] = copy(tag)
+        return table
+
+    face.get_table = get_table
 
 
 def gothic_path() -> Path:
