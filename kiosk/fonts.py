@@ -42,7 +42,13 @@ def _glyphs(face: str) -> pygame.freetype.Font:
 
 
 def covers(face: str, text: str) -> bool:
-    return face_path(face) is not None and None not in _glyphs(face).get_metrics(text)
+    if face_path(face) is None:
+        return False
+    try:
+        return None not in _glyphs(face).get_metrics(text)
+    except pygame.error:  # freetype was quit and started again since (pygame.quit): its fonts died
+        _glyphs.cache_clear()
+        return None not in _glyphs(face).get_metrics(text)
 
 
 @lru_cache(maxsize=4096)
@@ -56,7 +62,18 @@ def face_for(text: str, language: str | None) -> str:
 
 
 @lru_cache(maxsize=None)
-def font(face: str, size: int) -> pygame.font.Font:
+def _font(face: str, size: int) -> pygame.font.Font:
     if not pygame.font.get_init():
         pygame.font.init()
     return pygame.font.Font(str(face_path(face)), max(1, size))
+
+
+def font(face: str, size: int) -> pygame.font.Font:
+    f = _font(face, size)
+    try:
+        f.get_linesize()
+    except pygame.error:  # the font module was quit since (pygame.quit): every kept font died with it
+        _font.cache_clear()
+        _glyphs.cache_clear()
+        f = _font(face, size)
+    return f

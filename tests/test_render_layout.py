@@ -171,3 +171,15 @@ def test_a_figure_too_wide_for_its_bar_is_reported():
     renderer = Renderer(pygame.Surface((1024, 600)))
     renderer.draw(View("paying", "Insert the fee", [], HEADER, big="¥1,000,000,000 / ¥2,000,000,000", progress=0.5), 0)
     assert renderer.overflows == [("paying", "¥1,000,000,000 / ¥2,000,000,000")]
+
+
+def test_drawing_goes_on_after_pygame_was_quit_and_started_again():
+    """Kept fonts die with pygame.quit(); a kiosk restarted in the same process (tests,
+    maintenance's restart) must not meet them."""
+    surface = pygame.Surface((1024, 600))
+    views = list(every_view("ko"))[:3]
+    Renderer(surface).draw(views[0], 0.0)
+    pygame.quit()
+    pygame.init()
+    for view in views:
+        Renderer(surface).draw(view, 0.0)
