@@ -27,11 +27,14 @@ _FLIPS = bytes.maketrans(b"01\n", b"\x00\x01\x00")
 
 @dataclass(frozen=True)
 class _Layout:
-    """A QR code `size` modules wide, rows as ints with bit (size-1-j) for column j."""
+    """A QR code `size` modules wide, rows as ints with bit (size-1-j) for column j;
+    "wide": the whole symbol as one int, row i shifted by i * (size + 1)."""
 
     info: tuple[int, ...]  # the format and version areas, light while masks are scored
     patterns: tuple[tuple[int, ...], ...]  # each mask's modules within the data region
+    wide_patterns: tuple[int, ...]  # the same, wide
     flips: tuple[int, ...]  # each mask's modules as 0x01 bytes lined up with _text()
+    blocks: int  # wide: the top-right module of every 2 x 2 block
 
 
 @lru_cache(maxsize=16)
@@ -49,8 +52,20 @@ def _layout(size: int) -> _Layout:
 
     patterns = tuple(rows(lambda i, j, fn=fn: function[i][j] > 0x1 and fn(i, j))
                      for fn in encoder.get_data_mask_functions(False))
+    corner = rows(lambda i, j: i < size - 1 and j > 0)
     return _Layout(info=rows(lambda i, j: bare[i][j] == 0x2 and reserved[i][j] == 0x0), patterns=patterns,
-                   flips=tuple(int.from_bytes(_text(p, size).translate(_FLIPS), "big") for p in patterns))
+                   wide_patterns=tuple(_wide(p, size) for p in patterns),
+                   flips=tuple(int.from_bytes(_text(p, size).translate(_FLIPS), "big") for p in patterns),
+                   blocks=_wide(corner, size))
+
+
+def _wide(rows, size: int) -> int:
+    """The rows as one int, a zero bit between rows, so whole-symbol shifts compare
+    each module with its left (>> 1) and lower (>> size + 1) neighbour."""
+    wide = 0
+    for i, row in enumerate(rows):
+        wide |= row << (i * (size + 1))
+    return wide
 
 
 def _text(rows, size: int) -> bytes:
@@ -81,25 +96,21 @@ def best_mask(matrix) -> int:
     unmask = layout.patterns[0]
     # The symbol as scored: format and version areas light, data unmasked.
     data = [int(bytes(row).translate(_DIGITS), 2) & ~layout.info[i] ^ unmask[i] for i, row in enumerate(matrix)]
-    text = _text(data, size)
+    text, wide = _text(data, size), _wide(data, size)
     length, data_text = len(text), int.from_bytes(text, "big")
-    scores = [_penalty([row ^ pattern[i] for i, row in enumerate(data)],
-                       (data_text ^ flips).to_bytes(length, "big"), size)
-              for pattern, flips in zip(layout.patterns, layout.flips)]
+    scores = [_penalty(wide ^ wide_pattern, (data_text ^ flips).to_bytes(length, "big"), size, layout.blocks)
+              for wide_pattern, flips in zip(layout.wide_patterns, layout.flips)]
     return scores.index(min(scores))  # the first of equals, as segno's search
 
 
-def _penalty(rows: list[int], text: bytes, size: int) -> int:
-    """segno.encoder.evaluate_mask of the symbol with these rows (and their _text)."""
+def _penalty(wide: int, text: bytes, size: int, blocks: int) -> int:
+    """segno.encoder.evaluate_mask of the symbol (wide, and as _text)."""
     runs = [run for pattern in _RUNS for run in pattern.findall(text)]
     n1 = sum(map(len, runs)) - 2 * len(runs)
-    n2 = 0
-    inner = (1 << (size - 1)) - 1  # a block's left column: every column but the last
-    for above, row in zip(rows, rows[1:]):
-        alike = ~(row ^ above)
-        n2 += (alike & (alike >> 1) & ~(row ^ (row >> 1)) & inner).bit_count()
-    dark = sum(row.bit_count() for row in rows)
-    percent = float(dark) / (size ** 2)
+    below = ~(wide ^ (wide >> (size + 1)))  # each module alike the one under it
+    left = ~(wide ^ (wide >> 1))  # ... the one to its left
+    n2 = (below & (below >> 1) & left & blocks).bit_count()
+    percent = float(wide.bit_count()) / (size ** 2)
     return n1 + 3 * n2 + _n3(text, size) + 10 * int(abs(percent * 100 - 50) / 5)
 
 
