@@ -178,6 +178,13 @@ class Machine:
             log.info("inactivity timeout in %s", self.state.value)
             self._go(self._expire(), now)
 
+    def recover(self, now: float) -> None:
+        """After a bug in a frame: the resident gets the "something went wrong" screen and
+        a way out. Money and paper on the move are left to the worker, which reports."""
+        if self.state in MONEY_STATES or self.state is State.WELCOME:
+            return
+        self._go(self._problem("internal_error"), now)
+
     @property
     def in_service(self) -> bool:
         return self.out_of_service is None and self.center_reachable
