@@ -8,7 +8,7 @@ digests, and the names the PDF's text shows); after the run the registry itself 
 audited. tests/test_issuance_load.py runs this with faults (fault_proxy.py, duplicated
 requests, a stub restart); run as a module it is the benchmark, without faults:
 
-    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--workers 3] [--seconds 20]
+    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--workers 2] [--seconds 20]
         [--docs-per-visit 3,1] [--card key|apdu] [--data DIR]
 
 The load generator shares the machine's cores with the stub: the CPU seconds of each
@@ -638,9 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.issuance_load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() + 1,
-                        help="stub worker processes (default: one more than the cores, which keeps them "
-                             "busy while a worker waits for its commit to reach the disk)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="stub worker processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed window of each phase")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--docs-per-visit", default="3,1", help="one phase per value")

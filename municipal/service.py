@@ -6,7 +6,8 @@ plus a manifest signed by the municipality, bound to terminal, card, request and
 every page) → printed / void.
 
 No handler keeps state between requests: each one reads its own rows, renders
-outside any lock, and writes in one short transaction. A retried request id returns
+outside any lock, and writes in one short transaction (waiting for the write lock
+without blocking the event loop). A retried request id returns
 the stored document; an issuance not confirmed by its print-by time is voided.
 """
 from __future__ import annotations
@@ -134,7 +135,7 @@ def build_app(config: ServiceConfig) -> Starlette:
                 try:
                     return await handler(request)
                 except Refused as exc:
-                    with registry.transaction() as conn:
+                    async with registry.writing() as conn:
                         audit(conn, event, exc.code, request.scope.get("kiosk.terminal"),
                               request.scope.get("kiosk.session"), request.scope.get("kiosk.request"))
                     raise
@@ -150,15 +151,15 @@ def build_app(config: ServiceConfig) -> Starlette:
     async def new_challenge(request: Request):
         terminal = terminal_of(request)
         challenge_id, nonce = secrets.token_urlsafe(16), secrets.token_bytes(32)
-        with registry.transaction() as conn:
+        async with registry.writing() as conn:
             conn.execute("INSERT INTO challenges VALUES (?,?,?,?,0)",
                          (challenge_id, terminal, nonce, time.time() + CHALLENGE_TTL_S))
             audit(conn, "challenge", "issued", terminal)
         return JSONResponse(ChallengeAnswer(challenge_id=challenge_id, challenge=_b64(nonce),
                                             expires_in=CHALLENGE_TTL_S).model_dump(), status_code=201)
 
-    def spend_challenge(challenge_id: str, terminal: str) -> bytes:
-        with registry.transaction() as conn:
+    async def spend_challenge(challenge_id: str, terminal: str) -> bytes:
+        async with registry.writing() as conn:
             row = conn.execute("SELECT * FROM challenges WHERE id = ?", (challenge_id,)).fetchone()
             if row is None:
                 raise Refused("challenge_invalid", "unknown challenge")
@@ -178,7 +179,7 @@ def build_app(config: ServiceConfig) -> Starlette:
         body = await parse(request, SessionRequest)
         cert_der = _unb64(body.certificate, "certificate")
         signature = _unb64(body.signature, "signature")
-        nonce = spend_challenge(body.challenge_id, terminal)
+        nonce = await spend_challenge(body.challenge_id, terminal)
         cert = verify_auth_certificate(cert_der, auth_ca, dt.datetime.now(dt.timezone.utc))
         fingerprint = cert_sha256(cert_der)
         now = japan_now()
@@ -196,7 +197,7 @@ def build_app(config: ServiceConfig) -> Starlette:
             check_resident(resident, household, municipality, card["issued_on"], now.date())
             offers = document_offers(conn, resident, now)
         session_id = secrets.token_urlsafe(16)
-        with registry.transaction() as conn:
+        async with registry.writing() as conn:
             conn.execute("INSERT INTO sessions VALUES (?,?,?,?,?)",
                          (session_id, terminal, card["resident"], fingerprint, time.time() + SESSION_TTL_S))
             audit(conn, "session", "opened", terminal, session_id)
@@ -243,7 +244,7 @@ def build_app(config: ServiceConfig) -> Starlette:
                 rendered = render_document(conn, body.document_type, session["resident"], body.options,
                                            now.date(), signer_key)
         if audit_replay:
-            with registry.transaction() as conn:
+            async with registry.writing() as conn:
                 audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
             return answer
         fingerprint = session["cert_sha256"]
@@ -261,7 +262,7 @@ def build_app(config: ServiceConfig) -> Starlette:
             pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=rendered.serial,
             issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=rendered.municipality)
         signature = sign_manifest(manifest, signer_key)
-        with registry.transaction() as conn:
+        async with registry.writing() as conn:
             # A concurrent duplicate or a void may have landed while we rendered.
             if conn.execute("SELECT 1 FROM voided_requests WHERE request_id = ?", (body.request_id,)).fetchone():
                 raise Refused("request_closed", "the request was voided", 409)
@@ -294,7 +295,7 @@ def build_app(config: ServiceConfig) -> Starlette:
             refusal = None
             # One transaction, committed even if this request is then refused (the
             # overdue voids stand), so a refusal is raised only after it.
-            with registry.transaction() as conn:
+            async with registry.writing() as conn:
                 void_overdue(conn)
                 row = conn.execute("SELECT state, terminal FROM issuances WHERE request_id = ?",
                                    (request_id,)).fetchone()
