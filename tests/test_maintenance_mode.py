@@ -134,6 +134,11 @@ class Finger:
     def on(self, name: str):
         yield from self.until(lambda v: v.name == name)
 
+    def go(self, action: str, screen: str):
+        """Tap a button and wait for the screen it leads to."""
+        yield from self.tap(action)
+        yield from self.on(screen)
+
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
@@ -202,6 +207,11 @@ def signed_in(f: Finger):
     yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
 
 
+def at_actions(f: Finger):
+    yield from signed_in(f)
+    yield from f.go("goto:actions", "maintenance-actions")
+
+
 # --- the way in -------------------------------------------------------------------
 
 def test_the_corner_gesture_opens_the_staff_pin_pad_on_the_welcome_screen(kiosk_parts, clock):
@@ -216,8 +226,7 @@ def test_the_corner_gesture_opens_the_staff_pin_pad_on_the_welcome_screen(kiosk_
         yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
         text = " ".join(f.view.lines)
         assert "Card reader (OK)" in text and "Clock (OK)" in text and "100 yen × 80" in text
-        yield from f.tap("exit")
-        yield from f.on("welcome")
+        yield from f.go("exit", "welcome")
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="entry")
     settle(mode)
@@ -254,8 +263,7 @@ def test_the_gesture_during_a_residents_session_does_nothing(kiosk_parts, clock)
 
     def scenario(f):
         yield from f.on("welcome")
-        yield from f.tap("start")
-        yield from f.on("place_card")
+        yield from f.go("start", "place_card")
         yield from f.gesture()
         yield from f.gesture()
         for _ in range(5):
@@ -326,8 +334,7 @@ def test_a_lockout_survives_a_restart(kiosk_parts, clock):
         for _ in range(3):
             yield
         assert f.view.name == "maintenance-pin"
-        yield from f.tap("cancel")
-        yield from f.on("welcome")
+        yield from f.go("cancel", "welcome")
 
     run(kiosk_parts, clock, machine, second, after_restart)
     settle(second)
@@ -375,11 +382,8 @@ def test_test_print_produces_a_page(kiosk_parts, clock):
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("test_print")
-        yield from f.on("maintenance-result")
+        yield from at_actions(f)
+        yield from f.go("test_print", "maintenance-result")
         assert f.view.lines == ["Test page printed (1 page)."]
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="print")
@@ -397,11 +401,8 @@ def test_a_failed_test_print_says_why(kiosk_parts, clock):
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("test_print")
-        yield from f.on("maintenance-result")
+        yield from at_actions(f)
+        yield from f.go("test_print", "maintenance-result")
         assert f.view.alert and "The test page was not printed" in f.view.warning
 
     run(kiosk_parts, clock, machine, mode, scenario)
@@ -419,11 +420,8 @@ def test_paper_refilled_resets_the_paper_counter(kiosk_parts, clock):
     assert kiosk_parts.journal.paper_left() == 497
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("paper_refilled")
-        yield from f.on("maintenance-result")
+        yield from at_actions(f)
+        yield from f.go("paper_refilled", "maintenance-result")
         assert f.view.lines == ["Paper counter set to 250 sheets."]
 
     run(kiosk_parts, clock, machine, mode, scenario)
@@ -443,17 +441,13 @@ def test_collecting_cash_prints_a_slip_and_resets_the_count(kiosk_parts, clock):
     journal.step("T2", CREDIT, amount=500, coins={500: 1})
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
+        yield from at_actions(f)
         yield from f.tap("goto:collect")
         yield from f.until(lambda v: v.name == "maintenance-collect" and "Total: ¥1,800" in v.lines)
         assert "¥1,000 × 1, ¥500 × 1, ¥100 × 3" in f.view.lines
-        yield from f.tap("collect_cash")
-        yield from f.on("maintenance-result")
+        yield from f.go("collect_cash", "maintenance-result")
         assert f.view.lines == ["Collected ¥1,800. Slip printed on the document printer."]
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
+        yield from f.go("goto:actions", "maintenance-actions")
         yield from f.tap("goto:collect")
         yield from f.until(lambda v: v.name == "maintenance-collect" and "Total: ¥0" in v.lines)
 
@@ -476,13 +470,10 @@ def test_a_slip_that_cannot_print_leaves_the_cash_counted(kiosk_parts, clock):
     kiosk_parts.journal.step("T1", CREDIT, amount=500, coins={500: 1})
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
+        yield from at_actions(f)
         yield from f.tap("goto:collect")
         yield from f.until(lambda v: "Total: ¥500" in v.lines)
-        yield from f.tap("collect_cash")
-        yield from f.on("maintenance-result")
+        yield from f.go("collect_cash", "maintenance-result")
         assert "nothing was reset" in f.view.warning
 
     run(kiosk_parts, clock, machine, mode, scenario)
@@ -494,38 +485,25 @@ def test_out_of_service_shows_on_the_residents_screen_and_back(kiosk_parts, cloc
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("goto:service")
-        yield from f.on("maintenance-service")
-        yield from f.tap("out_of_service:printer")
-        yield from f.on("maintenance-result")
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
+        yield from at_actions(f)
+        yield from f.go("goto:service", "maintenance-service")
+        yield from f.go("out_of_service:printer", "maintenance-result")
+        yield from f.go("goto:actions", "maintenance-actions")
         assert "Out of service: Printer out of order" in f.view.title
-        yield from f.tap("goto:status")
-        yield from f.on("maintenance-status")
-        yield from f.tap("exit")
-        yield from f.on("out_of_service")
+        yield from f.go("goto:status", "maintenance-status")
+        yield from f.go("exit", "out_of_service")
         assert "start" not in [b.action for b, _ in f.targets]
         # staff can still come in while it is out of service, and put it back
         yield from f.gesture()
         yield from f.on("maintenance-pin")
         yield from f.type_pin(DEMO_PIN)
         yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("goto:service")
-        yield from f.on("maintenance-service")
-        yield from f.tap("back_in_service")
-        yield from f.on("maintenance-result")
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("goto:status")
-        yield from f.on("maintenance-status")
-        yield from f.tap("exit")
-        yield from f.on("welcome")
+        yield from f.go("goto:actions", "maintenance-actions")
+        yield from f.go("goto:service", "maintenance-service")
+        yield from f.go("back_in_service", "maintenance-result")
+        yield from f.go("goto:actions", "maintenance-actions")
+        yield from f.go("goto:status", "maintenance-status")
+        yield from f.go("exit", "welcome")
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="service")
     assert machine.out_of_service is None
@@ -550,25 +528,16 @@ def test_restart_and_shut_down_run_their_commands_after_a_yes(kiosk_parts, clock
     mode = staff_mode(kiosk_parts, machine, returncode=1)
 
     def scenario(f):
-        yield from signed_in(f)
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("shutdown")
-        yield from f.on("maintenance-confirm")
-        yield from f.tap("no")
-        yield from f.on("maintenance-actions")
+        yield from at_actions(f)
+        yield from f.go("shutdown", "maintenance-confirm")
+        yield from f.go("no", "maintenance-actions")
         assert kiosk_parts.commands == []
-        yield from f.tap("restart")
-        yield from f.on("maintenance-confirm")
-        yield from f.tap("yes")
-        yield from f.on("maintenance-result")
+        yield from f.go("restart", "maintenance-confirm")
+        yield from f.go("yes", "maintenance-result")
         assert "Access denied" in f.view.warning
-        yield from f.tap("goto:actions")
-        yield from f.on("maintenance-actions")
-        yield from f.tap("shutdown")
-        yield from f.on("maintenance-confirm")
-        yield from f.tap("yes")
-        yield from f.on("maintenance-result")
+        yield from f.go("goto:actions", "maintenance-actions")
+        yield from f.go("shutdown", "maintenance-confirm")
+        yield from f.go("yes", "maintenance-result")
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="restart")
     assert kiosk_parts.commands == [("systemctl", "restart", "kiosk"), ("systemctl", "poweroff")]
