@@ -8,8 +8,16 @@ digests, and the names the PDF's text shows); after the run the registry itself 
 audited. tests/test_issuance_load.py runs this with faults (fault_proxy.py, duplicated
 requests, a stub restart); run as a module it is the benchmark, without faults:
 
-    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--workers 2] [--seconds 20]
-        [--docs-per-visit 3,1] [--card key|apdu] [--data DIR]
+    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--rate 100] [--workers 2]
+        [--seconds 20] [--docs-per-visit 3,1] [--card key|apdu] [--data DIR]
+
+Without --rate the kiosks go flat out (a closed loop: each issues again as soon as
+its last answer arrives), which measures saturation. With --rate R (issuances per
+second, all kiosks together) each kiosk keeps its own timetable, one issuance every
+kiosks/R seconds, the kiosks' start offsets spread evenly so the center sees uniform
+arrivals (an open loop); latency counts from the scheduled start, so a kiosk that
+starts late because its previous issuance ran long waits in the figure (no
+coordinated omission). A visit's first issuance includes opening its session.
 
 The load generator shares the machine's cores with the stub: the CPU seconds of each
 side are printed, and the PDF text check runs after the timed window.
@@ -200,6 +208,27 @@ class StubProcess:
                 total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
+    def connections_per_worker(self) -> list[int]:
+        """Established connections each worker process holds on the stub's port: with
+        SO_REUSEPORT the kernel hashes each connection to a worker, and a kiosk keeps
+        its connection, so the split stays as it fell."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(f"socket:[{fields[9]}]")
+        counts = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != self.proc.pid or int(stat.parent.name) == self.proc.pid:
+                    continue
+                counts.append(sum(1 for fd in (stat.parent / "fd").iterdir() if os.readlink(fd) in inodes))
+            except OSError:
+                continue
+        return sorted(counts, reverse=True)
+
 
 def _accepts(port: int) -> bool:
     try:
@@ -231,6 +260,10 @@ class Ledger:
     retries: Counter = field(default_factory=Counter)
     duplicated_requests: int = 0
     issue_latency: list[tuple[float, float]] = field(default_factory=list)  # (done at, seconds)
+    # Paced runs: (due at, seconds from due to start) per timetable slot, and (due at,
+    # seconds from due to the answer) per answered issuance.
+    starts: list[tuple[float, float]] = field(default_factory=list)
+    paced_latency: list[tuple[float, float]] = field(default_factory=list)
     visit_latency: list[tuple[float, float]] = field(default_factory=list)
     to_read: list[tuple[str, bytes, frozenset[str], str]] = field(default_factory=list)
 
@@ -319,6 +352,8 @@ class LoadPlan:
     timeout: float = 30.0
     give_up_after: float = 60.0
     card: str = "key"  # a CARDS kind
+    rate: float | None = None  # paced: issuances per second, all kiosks together; None: flat out
+    epoch: float | None = None  # paced: time.monotonic() of the timetable's first slot
 
 
 # What visits ask for, in turn (a type the session does not offer is skipped): mostly
@@ -331,8 +366,10 @@ _JSON = {"content-type": "application/json"}
 
 
 class Kiosk:
-    def __init__(self, identity: KioskIdentity, run: "Run"):
+    def __init__(self, identity: KioskIdentity, run: "Run", index: int = 0, count: int = 1):
         self.identity, self.run, self.ledger = identity, run, run.ledger
+        self.index, self.count = index, count  # this kiosk's place in the fleet, for the timetable
+        self.slots = 0  # timetable slots used
         self.card = CARDS[run.plan.card](identity.card)
         self.card_sha256 = hashlib.sha256(self.card.certificate_der).hexdigest()
         tls = ssl.create_default_context(cafile=str(run.pki.root))
@@ -347,8 +384,7 @@ class Kiosk:
 
     async def work(self) -> None:
         visits = 0
-        while ((self.plan.visits is None or visits < self.plan.visits)
-               and (self.plan.until is None or time.monotonic() < self.plan.until)):
+        while self.may_start(visits):
             try:
                 await self.visit()
             except GiveUp as exc:
@@ -356,13 +392,40 @@ class Kiosk:
             visits += 1
         await self.http.aclose()
 
+    def may_start(self, visits: int) -> bool:
+        if self.plan.visits is not None and visits >= self.plan.visits:
+            return False
+        if self.plan.until is None:
+            return True
+        return (self.due(self.slots) if self.plan.rate else time.monotonic()) < self.plan.until
+
+    def due(self, slot: int) -> float:
+        """When this kiosk's `slot`-th issuance is due: kiosk i of n at epoch + (i + k n) / rate,
+        so the fleet's slots fall every 1 / rate seconds."""
+        return self.plan.epoch + (self.index + slot * self.count) / self.plan.rate
+
+    async def next_slot(self) -> float | None:
+        """Paced: wait for the next slot of the timetable (at once if it is past) and
+        return when it was due. Flat out: None."""
+        if not self.plan.rate:
+            return None
+        due = self.due(self.slots)
+        self.slots += 1
+        if (delay := due - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        self.ledger.starts.append((due, time.monotonic() - due))
+        return due
+
     async def visit(self) -> None:
+        due = await self.next_slot()
         started = time.monotonic()
         session = await self.open_session()
         offered = {offer.type: offer for offer in session.documents if offer.available}
-        for _ in range(self.plan.docs_per_visit):
+        for number in range(self.plan.docs_per_visit):
+            if number:
+                due = await self.next_slot()
             request, expected = self.next_request(session.session_id, offered)
-            await self.issue_and_confirm(request, expected)
+            await self.issue_and_confirm(request, expected, due)
         self.ledger.visit_latency.append((time.monotonic(), time.monotonic() - started))
 
     def next_request(self, session_id: str, offered: dict) -> tuple[IssuanceRequest, frozenset[str]]:
@@ -400,7 +463,8 @@ class Kiosk:
                 await asyncio.sleep(self.backoff(attempt))
         raise AssertionError("unreachable")
 
-    async def issue_and_confirm(self, request: IssuanceRequest, expected: frozenset[str]) -> None:
+    async def issue_and_confirm(self, request: IssuanceRequest, expected: frozenset[str],
+                                due: float | None = None) -> None:
         self.ledger.requests.add(request.request_id)
         started = time.monotonic()
         try:
@@ -412,7 +476,10 @@ class Kiosk:
         except Refused as refused:
             self.ledger.refusals[refused.code] += 1
             return
-        self.ledger.issue_latency.append((time.monotonic(), time.monotonic() - started))
+        answered = time.monotonic()
+        self.ledger.issue_latency.append((answered, answered - started))
+        if due is not None:
+            self.ledger.paced_latency.append((due, answered - due))
         path = f"/issuances/{request.request_id}/printed"
         try:
             outcome = await self.call(path, None, OutcomeAnswer)
@@ -503,7 +570,7 @@ class Run:
         identities = fleet(self.data_dir)
         if count > len(identities):
             raise ValueError(f"{self.data_dir} was prepared for {len(identities)} kiosks")
-        return [Kiosk(identity, self) for identity in identities[:count]]
+        return [Kiosk(identity, self, index, count) for index, identity in enumerate(identities[:count])]
 
     async def drive(self, kiosks: list[Kiosk], stub: StubProcess | None = None,
                     restart_after: int | None = None) -> Ledger:
@@ -573,6 +640,7 @@ class Window:
     stub_cpu: float = 0.0
     generator_cpu: float = 0.0
     machine_cpu: float = 0.0  # every process: the rest is someone else's load, which skews the figures
+    connections: list[int] = field(default_factory=list)  # per stub worker, mid-window
 
     def holds(self, moment: float) -> bool:
         return self.start <= moment <= self.end
@@ -587,6 +655,8 @@ def _machine_cpu_seconds() -> float:
 async def _measure_cpu(window: Window, stub: StubProcess) -> None:
     await asyncio.sleep(window.start - time.monotonic())
     stub_start, own_start, machine_start = stub.cpu_seconds(), time.process_time(), _machine_cpu_seconds()
+    await asyncio.sleep((window.end - window.start) / 2)
+    window.connections = stub.connections_per_worker()
     await asyncio.sleep(window.end - time.monotonic())
     window.stub_cpu = stub.cpu_seconds() - stub_start
     window.generator_cpu = time.process_time() - own_start
@@ -594,10 +664,13 @@ async def _measure_cpu(window: Window, stub: StubProcess) -> None:
 
 
 async def benchmark_phase(run: Run, stub: StubProcess, kiosks: int, seconds: float, warmup: float) -> Window:
+    """Flat out, or on the timetable of run.plan.rate (its first slot now): no visit
+    starts after the window; those under way finish."""
     fleet_ = run.kiosks(kiosks)
     now = time.monotonic()
     window = Window(now + warmup, now + warmup + seconds)
-    run.plan = LoadPlan(docs_per_visit=run.plan.docs_per_visit, until=window.end, card=run.plan.card)
+    run.plan = LoadPlan(docs_per_visit=run.plan.docs_per_visit, until=window.end, card=run.plan.card,
+                        rate=run.plan.rate, epoch=now if run.plan.rate else None)
     measuring = asyncio.create_task(_measure_cpu(window, stub))
     await run.drive(fleet_)
     await measuring
@@ -610,11 +683,24 @@ def phase_report(run: Run, window: Window) -> str:
     issue = [v * 1000 for t, v in run.ledger.issue_latency if window.holds(t)]
     visit = [v * 1000 for t, v in run.ledger.visit_latency if window.holds(t)]
     other = max(0.0, window.machine_cpu - window.stub_cpu - window.generator_cpu)
-    return (f"{run.plan.docs_per_visit} document(s) per visit: {done / seconds:6.1f} complete issuances/s | "
-            f"issuance p50 {percentile(issue, 50):4.0f} ms p99 {percentile(issue, 99):4.0f} ms | "
-            f"visit p50 {percentile(visit, 50):4.0f} ms p99 {percentile(visit, 99):4.0f} ms\n"
+    if run.plan.rate:
+        # Every slot due in the window counts, however late it started or ended.
+        due = [late for t, late in run.ledger.starts if window.holds(t)]
+        paced = [v * 1000 for t, v in run.ledger.paced_latency if window.holds(t)]
+        head = (f"{run.plan.docs_per_visit} document(s) per visit, paced at {run.plan.rate:g}/s: "
+                f"{done / seconds:6.1f} complete issuances/s | from the scheduled start: "
+                f"p50 {percentile(paced, 50):4.0f} ms p99 {percentile(paced, 99):4.0f} ms max {max(paced):4.0f} ms "
+                f"({len(paced)} answered of {len(due)} due) | started late by > 100 ms: "
+                f"{sum(1 for late in due if late > 0.1)} (max {max(due) * 1000:.0f} ms)\n"
+                f"  issuance call alone p50 {percentile(issue, 50):4.0f} ms p99 {percentile(issue, 99):4.0f} ms\n")
+    else:
+        head = (f"{run.plan.docs_per_visit} document(s) per visit: {done / seconds:6.1f} complete issuances/s | "
+                f"issuance p50 {percentile(issue, 50):4.0f} ms p99 {percentile(issue, 99):4.0f} ms | "
+                f"visit p50 {percentile(visit, 50):4.0f} ms p99 {percentile(visit, 99):4.0f} ms\n")
+    return (head +
             f"  CPU cores: stub {window.stub_cpu / seconds:.2f}, load generator {window.generator_cpu / seconds:.2f}, "
-            f"other processes {other / seconds:.2f} | CPU per complete issuance: stub "
+            f"other processes {other / seconds:.2f} | connections per stub worker "
+            f"{'/'.join(map(str, window.connections))} | CPU per complete issuance: stub "
             f"{window.stub_cpu / max(done, 1) * 1000:.1f} ms, load generator {window.generator_cpu / max(done, 1) * 1000:.1f} ms")
 
 
@@ -638,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.issuance_load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--rate", type=float, help="paced: issuances per second, all kiosks together "
+                                                   "(default: flat out)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="stub worker processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed window of each phase")
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -656,12 +744,14 @@ def main(argv: list[str] | None = None) -> int:
         stub = StubProcess(data_dir, free_port(), args.workers)
         stub.start()
         ledger = Ledger()
-        print(f"{args.kiosks} kiosks, {args.workers} stub worker(s), card signing: {args.card}, "
+        pace = (f"paced at {args.rate:g} issuances/s (one every {args.kiosks / args.rate:.2f} s per kiosk)"
+                if args.rate else "flat out")
+        print(f"{args.kiosks} kiosks {pace}, {args.workers} stub worker(s), card signing: {args.card}, "
               f"{os.cpu_count()} cores shared by stub and load generator", flush=True)
         try:
             for docs in (int(d) for d in args.docs_per_visit.split(",")):
-                run = Run(data_dir, f"https://127.0.0.1:{stub.port}", LoadPlan(docs_per_visit=docs, card=args.card),
-                          ledger)
+                run = Run(data_dir, f"https://127.0.0.1:{stub.port}",
+                          LoadPlan(docs_per_visit=docs, card=args.card, rate=args.rate), ledger)
                 window = asyncio.run(benchmark_phase(run, stub, args.kiosks, args.seconds, args.warmup))
                 print(phase_report(run, window), flush=True)
                 started = time.monotonic()

@@ -2,10 +2,14 @@
 terminal certificate and card, through a proxy that cuts and holds back answers, with
 issuances sent twice at once and the stub killed and restarted mid-run: every kiosk
 gets only its own card's documents, one document per request, and every confirmation
-lands in the registry."""
+lands in the registry. Paced kiosks keep their timetable and get the same
+guarantees."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
+import time
 
 from benchmarks.fault_proxy import FaultProxy, FaultRates
 from benchmarks.issuance_load import LoadPlan, Run, StubProcess, audit_registry, free_port, read_texts, summary
@@ -45,3 +49,38 @@ def test_fifty_kiosks_under_faults_get_their_own_documents_once(load_data):
     assert ledger.lost == [] and not ledger.refusals
     assert problems == []
     assert len(ledger.confirmed) == LOAD_KIOSKS * VISITS * DOCS
+
+
+PACED_KIOSKS, PACED_RATE = 5, 25.0
+
+
+def test_paced_kiosks_issue_on_a_uniform_timetable_and_get_their_own_documents(load_data):
+    """The open-loop mode: kiosk i of n is due at epoch + (i + k n) / rate, so the
+    center sees one issuance every 1 / rate seconds; latency counts from when a slot
+    was due. No timing is asserted, only the timetable and the checks."""
+    stub = StubProcess(load_data, free_port(), workers=2)
+    stub.start()
+    try:
+        async def main():
+            run = Run(load_data, f"https://127.0.0.1:{stub.port}", LoadPlan(docs_per_visit=2, visits=2))
+            fleet = run.kiosks(PACED_KIOSKS)
+            run.plan = dataclasses.replace(run.plan, rate=PACED_RATE, epoch=time.monotonic())
+            await run.drive(fleet)
+            return run
+        run = asyncio.run(main())
+    finally:
+        stub.stop()
+    ledger = run.ledger
+    read_texts(ledger, run.population)
+    problems = audit_registry(load_data / "registry.sqlite", ledger)
+    print(f"\n{summary(ledger, problems)}")
+
+    slots = PACED_KIOSKS * 2 * 2
+    assert ledger.mixups == [] and ledger.duplicates == [] and ledger.lost == [] and not ledger.refusals
+    assert problems == []
+    assert len(ledger.confirmed) == slots
+    dues = sorted(due for due, _ in ledger.starts)
+    assert len(dues) == slots and all(late >= 0 for _, late in ledger.starts)
+    assert all(math.isclose(b - a, 1 / PACED_RATE, rel_tol=1e-6) for a, b in zip(dues, dues[1:]))
+    assert sorted(due for due, _ in ledger.paced_latency) == dues
+    assert all(seconds > 0 for _, seconds in ledger.paced_latency)
