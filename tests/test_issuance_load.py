@@ -26,21 +26,31 @@ async def _drive(run: Run, stub: StubProcess, proxy: FaultProxy) -> None:
     await proxy.close()
 
 
-def test_fifty_kiosks_under_faults_get_their_own_documents_once(load_data):
+def run_fleet(load_data, drive):
+    """Runs `drive(stub)` (a coroutine that builds and drives a Run) against a stub with
+    two workers, then reads every document's text back and audits the registry."""
     stub = StubProcess(load_data, free_port(), workers=2)
     stub.start()
-    proxy = FaultProxy(stub.port, FAULTS, rng_seed=1)
     try:
-        async def main():
-            run = Run(load_data, f"https://127.0.0.1:{await proxy.start()}", PLAN)
-            await _drive(run, stub, proxy)
-            return run
-        run = asyncio.run(main())
+        run = asyncio.run(drive(stub))
     finally:
         stub.stop()
+    read_texts(run.ledger, run.population)
+    return run, stub, audit_registry(load_data / "registry.sqlite", run.ledger)
+
+
+def test_fifty_kiosks_under_faults_get_their_own_documents_once(load_data):
+    proxy = None
+
+    async def main(stub):
+        nonlocal proxy
+        proxy = FaultProxy(stub.port, FAULTS, rng_seed=1)
+        run = Run(load_data, f"https://127.0.0.1:{await proxy.start()}", PLAN)
+        await _drive(run, stub, proxy)
+        return run
+
+    run, stub, problems = run_fleet(load_data, main)
     ledger = run.ledger
-    read_texts(ledger, run.population)
-    problems = audit_registry(load_data / "registry.sqlite", ledger)
     print(f"\nfaults: {proxy.counts}, stub restarts {stub.restarts}\n{summary(ledger, problems)}")
 
     assert proxy.counts.dropped and proxy.counts.delayed and ledger.duplicated_requests and stub.restarts == 1
@@ -58,21 +68,15 @@ def test_paced_kiosks_issue_on_a_uniform_timetable_and_get_their_own_documents(l
     """The open-loop mode: kiosk i of n is due at epoch + (i + k n) / rate, so the
     center sees one issuance every 1 / rate seconds; latency counts from when a slot
     was due. No timing is asserted, only the timetable and the checks."""
-    stub = StubProcess(load_data, free_port(), workers=2)
-    stub.start()
-    try:
-        async def main():
-            run = Run(load_data, f"https://127.0.0.1:{stub.port}", LoadPlan(docs_per_visit=2, visits=2))
-            fleet = run.kiosks(PACED_KIOSKS)
-            run.plan = dataclasses.replace(run.plan, rate=PACED_RATE, epoch=time.monotonic())
-            await run.drive(fleet)
-            return run
-        run = asyncio.run(main())
-    finally:
-        stub.stop()
+    async def main(stub):
+        run = Run(load_data, f"https://127.0.0.1:{stub.port}", LoadPlan(docs_per_visit=2, visits=2))
+        fleet = run.kiosks(PACED_KIOSKS)
+        run.plan = dataclasses.replace(run.plan, rate=PACED_RATE, epoch=time.monotonic())
+        await run.drive(fleet)
+        return run
+
+    run, _, problems = run_fleet(load_data, main)
     ledger = run.ledger
-    read_texts(ledger, run.population)
-    problems = audit_registry(load_data / "registry.sqlite", ledger)
     print(f"\n{summary(ledger, problems)}")
 
     slots = PACED_KIOSKS * 2 * 2
