@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pygame
 
+from devices.payment.cash import COINS, NOTES
 from kiosk.screens import Button, View
 from kiosk.states import Machine
 
@@ -32,9 +33,9 @@ class Hand:
     def pay(self, due: int, credited: int) -> None:
         """Inserts one coin or note towards what is still due, the largest that fits."""
         left = due - credited
-        if left >= 1000 and self._bus.insert_note(1000):
+        if left >= NOTES[0] and self._bus.insert_note(NOTES[0]):
             return
-        for coin in (500, 100, 50, 10):
+        for coin in sorted(COINS, reverse=True):
             if coin <= max(left, 10):
                 self._bus.insert_coin(coin)
                 return
@@ -45,9 +46,15 @@ class Hand:
     def key(self, char: str) -> None:
         if char in self.KEYS and self._bus is not None:
             value = self.KEYS[char]
-            self._bus.insert_note(value) if value == 1000 else self._bus.insert_coin(value)
+            if value in NOTES:
+                self._bus.insert_note(value)
+            else:
+                self._bus.insert_coin(value)
         elif char == "c" and self.can_pull_card():
-            self._card.remove() if self._card.card_present() else self._card.insert()
+            if self._card.card_present():
+                self._card.remove()
+            else:
+                self._card.insert()
 
     def can_pull_card(self) -> bool:
         return self._card is not None and hasattr(self._card, "remove")
