@@ -19,8 +19,7 @@ from municipal.protocol import DocumentOptions
 from municipal.rules import RESIDENCE_DOCUMENTS, active_seal, household_members, tax_record
 from municipal.verification import Refused
 from municipal.verification_code import certified_content, content_sha256, make_code
-from printouts.certificates import render_certificate
-from printouts.pdf_pages import page_digests
+from printouts.certificates import render_certificate_pages
 from printouts.records import (AnnexEntry, Certificate, Certification, FamilyRegister, ForeignResidentFacts,
                                HouseholdMember, RegisterAnnex, RegisterEvent, RegisterPerson, ResidenceRecord,
                                SealCertificate, TaxCertificate)
@@ -48,8 +47,8 @@ def render_document(conn: sqlite3.Connection, document_type: str, resident_id: s
     record = _build_record(conn, document_type, resident, options, certification, today)
     content = certified_content(record)
     code = make_code(serial, content_sha256(content), signer)
-    pdf = render_certificate(record, code)
-    return RenderedDocument(pdf=pdf, page_sha256=tuple(page_digests(pdf)), serial=serial,
+    rendered = render_certificate_pages(record, code)
+    return RenderedDocument(pdf=rendered.pdf, page_sha256=rendered.page_sha256, serial=serial,
                             municipality=municipality["code"], content=content, code=code)
 
 

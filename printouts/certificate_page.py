@@ -10,6 +10,8 @@ sentence and body blocks (page_flow.Block).
 """
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Sequence
 
@@ -73,8 +75,18 @@ CONTINUED = "（次頁に続く）"
 KIOSK_NOTE = "この証明書はキオスク端末で交付されたものです。内容の照会は交付した市区町村へお問い合わせください。"
 
 
+@dataclass(frozen=True)
+class RenderedPdf:
+    pdf: bytes
+    # SHA-256 of each page's content stream as it was compressed, which is what a PDF
+    # reader decodes (pdf_pages.page_digests gives the same, from the PDF alone): the
+    # issuance center binds every page without parsing the PDF it has just written.
+    page_sha256: tuple[str, ...]
+
+
 def render_certificate_pdf(certification: Certification, *, title: str, certifying_sentence: str,
-                           verification_code: str, body: Sequence[Block], title_note: str | None = None) -> bytes:
+                           verification_code: str, body: Sequence[Block], title_note: str | None = None
+                           ) -> RenderedPdf:
     """The certificate's pages as A4 PDF bytes; the same arguments give the same bytes."""
     font = mincho()
     pages = paginate(body, BODY_TOP - BODY_BOTTOM, LAST_PAGE_RESERVE)
@@ -104,7 +116,11 @@ def render_certificate_pdf(certification: Certification, *, title: str, certifyi
         draw_back(canvas, font, certification, page_label, verification_code, qr)
         canvas.showPage()
     canvas.save()
-    return buffer.getvalue()
+    # The page objects the canvas wrote, each holding its content as one string; the
+    # Flate filter (printouts.flate) encodes it as UTF-8 before compressing.
+    pages_written = canvas._doc.Pages.pages
+    return RenderedPdf(buffer.getvalue(), tuple(hashlib.sha256(page.stream.encode("utf8")).hexdigest()
+                                                for page in pages_written))
 
 
 def _draw_title(canvas: Canvas, font: str, title: str, title_note: str | None) -> None:

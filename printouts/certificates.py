@@ -1,6 +1,7 @@
 """Any certificate the issuance center issues, rendered by its record's type."""
 from __future__ import annotations
 
+from printouts.certificate_page import RenderedPdf
 from printouts.family_register import render_family_register
 from printouts.records import (
     Certificate,
@@ -26,6 +27,11 @@ _RENDERERS = {
 
 def render_certificate(record: Certificate, verification_code: str) -> bytes:
     """The certificate as A4 PDF bytes; the same record and code give the same bytes."""
+    return render_certificate_pages(record, verification_code).pdf
+
+
+def render_certificate_pages(record: Certificate, verification_code: str) -> RenderedPdf:
+    """The PDF and the digest of each of its pages."""
     try:
         render = _RENDERERS[type(record)]
     except KeyError:

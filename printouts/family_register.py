@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from printouts.certificate_page import BODY_W, render_certificate_pdf
+from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
 from printouts.page_flow import Block, spacer
@@ -27,7 +27,7 @@ ENTRY_SIZE = 10.0
 ROW_MIN_H = 24.0
 
 
-def render_family_register(record: FamilyRegister, verification_code: str) -> bytes:
+def render_family_register(record: FamilyRegister, verification_code: str) -> RenderedPdf:
     font = mincho()
     body: list[Block] = [
         labelled_row(font, "本籍", record.domicile),

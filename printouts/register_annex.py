@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from printouts.certificate_page import BODY_W, render_certificate_pdf
+from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
 from printouts.page_flow import Block, spacer
@@ -22,7 +22,7 @@ NAME_W, SET_ON_W = 120.0, 105.0
 COLUMNS = (("氏名", NAME_W), ("住所", BODY_W - NAME_W - SET_ON_W), ("住所を定めた年月日", SET_ON_W))
 
 
-def render_register_annex(record: RegisterAnnex, verification_code: str) -> bytes:
+def render_register_annex(record: RegisterAnnex, verification_code: str) -> RenderedPdf:
     font = mincho()
     headings = row(font, [label(width, heading, size=9) for heading, width in COLUMNS], height=20)
     body: list[Block] = [

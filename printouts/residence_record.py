@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from printouts.certificate_page import BODY_W, render_certificate_pdf
+from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import seireki, wareki
 from printouts.page_flow import Block, spacer, stack
@@ -30,7 +30,7 @@ OPTION_LABEL_W = 88.0  # fits 在留カード等の番号
 FIRST_OF_TWO = 0.6  # a line of two options gives the first value (本籍, 国籍) this share
 
 
-def render_residence_record(record: ResidenceRecord, verification_code: str) -> bytes:
+def render_residence_record(record: ResidenceRecord, verification_code: str) -> RenderedPdf:
     if not record.members:
         raise ValueError("a 住民票 needs at least one household member")
     font = mincho()

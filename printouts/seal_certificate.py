@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from reportlab.pdfgen.canvas import Canvas
 
-from printouts.certificate_page import BODY_W, LEFT, render_certificate_pdf
+from printouts.certificate_page import BODY_W, LEFT, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
 from printouts.page_flow import Block, stack
@@ -23,7 +23,7 @@ IMPRESSION_DIAMETER = 110.0
 FACT_LABEL_W = 70.0
 
 
-def render_seal_certificate(record: SealCertificate, verification_code: str) -> bytes:
+def render_seal_certificate(record: SealCertificate, verification_code: str) -> RenderedPdf:
     font = mincho()
     body = [_impression_and_facts(font, record), labelled_row(font, "住所", record.address, min_height=40)]
     return render_certificate_pdf(record.certification, title=TITLE, certifying_sentence=CERTIFYING_SENTENCE,

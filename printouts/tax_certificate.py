@@ -7,7 +7,7 @@ digits line up.
 """
 from __future__ import annotations
 
-from printouts.certificate_page import BODY_W, render_certificate_pdf
+from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki, wareki_year
 from printouts.page_flow import Block, spacer
@@ -23,7 +23,7 @@ TABLE_LABEL_W = 110.0
 TABLE_ROW_H = 28.0
 
 
-def render_tax_certificate(record: TaxCertificate, verification_code: str) -> bytes:
+def render_tax_certificate(record: TaxCertificate, verification_code: str) -> RenderedPdf:
     font = mincho()
     fiscal_year = wareki_year(record.fiscal_year)
     income_year = wareki_year(record.fiscal_year - 1)

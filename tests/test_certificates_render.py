@@ -21,7 +21,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from printouts import back_page
 from printouts import fictional_records as fictional
 from printouts.certificate_page import BODY_TOP, LEFT, PAGE_H, QR_SIDE, QR_X, QR_Y, RIGHT
-from printouts.certificates import render_certificate
+from printouts.certificates import render_certificate, render_certificate_pages
 from printouts.family_register import CERTIFYING_SENTENCES as REGISTER_SENTENCES
 from printouts.fonts import mincho
 from printouts.page_flow import Block, BlockTooTall, paginate
@@ -307,6 +307,17 @@ def test_large_family_register_runs_over_pages_with_each_person_once():
         top = max(y for y, _ in body)
         top_line = [text for y, text in body if y > top - 3]
         assert top_line[0].startswith("【氏名】") or "（続き）" in top_line, f"page {page + 1} opens with {top_line}"
+
+
+@pytest.mark.parametrize("record", [*DOCUMENTS.values(), fictional.large_family_register(6, 4),
+                                    fictional.residence_record(members=fictional.large_household(12))],
+                         ids=[*DOCUMENTS, "family_register_8_pages", "residence_12_members"])
+def test_digests_taken_while_rendering_are_those_a_reader_finds_in_the_pdf(record):
+    """The center puts the render-time digests in the manifest; the kiosk checks them
+    against the pages it parses out of the PDF. A mismatch would refuse every document."""
+    rendered = render_certificate_pages(record, CODE)
+    assert list(rendered.page_sha256) == page_digests(rendered.pdf)
+    assert len(rendered.page_sha256) >= 2
 
 
 def test_no_page_digest_is_shared_within_or_across_issuances():

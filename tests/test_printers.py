@@ -36,7 +36,7 @@ def squeeze(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def certificate() -> bytes:
-    return render_residence_record(fictional_records.residence_record(), fictional_records.verification_code())
+    return render_residence_record(fictional_records.residence_record(), fictional_records.verification_code()).pdf
 
 
 def test_folder_printer_writes_each_copy_as_a_pdf(tmp_path, certificate):
@@ -164,7 +164,7 @@ def test_cups_job_past_its_timeout_is_cancelled(unreachable_queue, certificate):
 def long_certificate() -> bytes:
     """Three sheets: fronts and backs of a household of eleven."""
     record = fictional_records.residence_record(members=fictional_records.large_household(11))
-    return render_residence_record(record, fictional_records.verification_code())
+    return render_residence_record(record, fictional_records.verification_code()).pdf
 
 
 def wait_for(condition, timeout=10.0):

@@ -30,7 +30,7 @@ TWELVE_DIGITS = re.compile(r"\d{12}")
 
 
 def render(record=None) -> bytes:
-    return render_residence_record(record or fictional.residence_record(), CODE)
+    return render_residence_record(record or fictional.residence_record(), CODE).pdf
 
 
 def text_of(record) -> str:
