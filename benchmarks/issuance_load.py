@@ -8,7 +8,7 @@ digests, and the names the PDF's text shows); after the run the registry itself 
 audited. tests/test_issuance_load.py runs this with faults (fault_proxy.py, duplicated
 requests, a stub restart); run as a module it is the benchmark, without faults:
 
-    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--rate 100] [--workers 2]
+    .venv/bin/python -m benchmarks.issuance_load --kiosks 50 [--rate 100] [--renderers 2]
         [--seconds 20] [--docs-per-visit 3,1] [--card key|apdu] [--data DIR]
 
 Without --rate the kiosks go flat out (a closed loop: each issues again as soon as
@@ -20,7 +20,9 @@ starts late because its previous issuance ran long waits in the figure (no
 coordinated omission). A visit's first issuance includes opening its session.
 
 The load generator shares the machine's cores with the stub: the CPU seconds of each
-side are printed, and the PDF text check runs after the timed window.
+side are printed. The checks that parse a PDF (each page's digest against the
+manifest, the names its text shows) run after the timed window: a kiosk makes them
+on its own processor, not on the machine the center runs on.
 """
 from __future__ import annotations
 
@@ -161,8 +163,8 @@ CARDS = {"apdu": ApduCard, "key": KeyCard}
 # --- the stub, as its own process group so a restart can kill it outright ------------
 
 class StubProcess:
-    def __init__(self, data_dir: Path, port: int, workers: int):
-        self.data_dir, self.port, self.workers = data_dir, port, workers
+    def __init__(self, data_dir: Path, port: int, renderers: int):
+        self.data_dir, self.port, self.renderers = data_dir, port, renderers
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -170,7 +172,7 @@ class StubProcess:
         log = open(self.data_dir / "stub.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.issuance_load", "stub", str(self.data_dir), str(self.port),
-             str(self.workers)], stdout=log, stderr=log, start_new_session=True)
+             str(self.renderers)], stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30
         while not _accepts(self.port):
@@ -196,38 +198,20 @@ class StubProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of every live process in the stub's group."""
-        total = 0
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU of the front process (connections and registry), and of
+        every live process in the stub's group (its certificate renderers too)."""
+        front = total = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             if int(fields[2]) == self.proc.pid:  # process group
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def connections_per_worker(self) -> list[int]:
-        """Established connections each worker process holds on the stub's port: with
-        SO_REUSEPORT the kernel hashes each connection to a worker, and a kiosk keeps
-        its connection, so the split stays as it fell."""
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == "01":  # ESTABLISHED
-                    inodes.add(f"socket:[{fields[9]}]")
-        counts = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[2]) != self.proc.pid or int(stat.parent.name) == self.proc.pid:
-                    continue
-                counts.append(sum(1 for fd in (stat.parent / "fd").iterdir() if os.readlink(fd) in inodes))
-            except OSError:
-                continue
-        return sorted(counts, reverse=True)
+                ticks = int(fields[11]) + int(fields[12])
+                total += ticks
+                front += ticks if int(stat.parent.name) == self.proc.pid else 0
+        return front / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
 
 
 def _accepts(port: int) -> bool:
@@ -265,9 +249,12 @@ class Ledger:
     starts: list[tuple[float, float]] = field(default_factory=list)
     paced_latency: list[tuple[float, float]] = field(default_factory=list)
     visit_latency: list[tuple[float, float]] = field(default_factory=list)
-    to_read: list[tuple[str, bytes, frozenset[str], str]] = field(default_factory=list)
+    # Parsed after the window: (request id, PDF, residents it must name, terminal, its
+    # manifest's (page number, digest) pairs).
+    to_read: list[tuple[str, bytes, frozenset[str], str, tuple]] = field(default_factory=list)
+    page_claims: dict[str, tuple] = field(default_factory=dict)  # request id -> manifest pages
 
-    def answered(self, request_id: str, serial: str, pdf_sha256: str) -> bool:
+    def answered(self, request_id: str, serial: str, pdf_sha256: str, pages: tuple) -> bool:
         """Record an answer; True for the first answer to this request id."""
         first = request_id not in self.serials
         known = self.serials.setdefault(request_id, serial)
@@ -279,6 +266,8 @@ class Ledger:
         first_pdf = self.pdf_digests.setdefault(request_id, pdf_sha256)
         if first_pdf != pdf_sha256:
             self.duplicates.append(f"request {request_id} answered with two different PDFs")
+        if self.page_claims.setdefault(request_id, pages) != pages:
+            self.duplicates.append(f"request {request_id} answered with two different page lists")
         return first
 
 
@@ -324,10 +313,17 @@ def pdf_text_problems(pdf: bytes, expected: frozenset[str], population: Populati
            ([f"names {', '.join(foreign)}"] if foreign else [])
 
 
-def read_texts(ledger: Ledger, population: Population) -> None:
-    for request_id, pdf, expected, terminal in ledger.to_read:
-        for problem in pdf_text_problems(pdf, expected, population):
-            ledger.mixups.append(f"{terminal} request {request_id}: the PDF {problem}")
+def read_documents(ledger: Ledger, population: Population) -> None:
+    """Each first answer's PDF parsed: its pages are those its manifest binds, and its
+    text names the residents asked for and nobody else."""
+    for request_id, pdf, expected, terminal, pages in ledger.to_read:
+        try:
+            found = tuple(enumerate(page_digests(pdf), 1))
+        except UnreadablePdf:
+            found = None
+        problems = [] if found == pages else ["manifest pages do not match"]
+        problems += [f"the PDF {problem}" for problem in pdf_text_problems(pdf, expected, population)]
+        ledger.mixups += [f"{terminal} request {request_id}: {problem}" for problem in problems]
     ledger.to_read.clear()
 
 
@@ -497,17 +493,15 @@ class Kiosk:
         answer = await self.call("/issuances", request, IssuanceAnswer)
         pdf = base64.b64decode(answer.pdf)
         pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-        for problem in self.check(answer, pdf, pdf_sha256, request):
+        for problem in self.check(answer, pdf_sha256, request):
             self.ledger.mixups.append(f"{self.identity.terminal_id} request {request.request_id}: {problem}")
-        if self.ledger.answered(request.request_id, answer.manifest.serial, pdf_sha256):
-            self.ledger.to_read.append((request.request_id, pdf, expected, self.identity.terminal_id))
+        pages = tuple((p.number, p.sha256) for p in answer.manifest.pages)
+        if self.ledger.answered(request.request_id, answer.manifest.serial, pdf_sha256, pages):
+            self.ledger.to_read.append((request.request_id, pdf, expected, self.identity.terminal_id, pages))
 
-    def check(self, answer: IssuanceAnswer, pdf: bytes, pdf_sha256: str, request: IssuanceRequest) -> list[str]:
+    def check(self, answer: IssuanceAnswer, pdf_sha256: str, request: IssuanceRequest) -> list[str]:
+        """What can be checked without parsing the PDF (read_documents does that)."""
         m = answer.manifest
-        try:
-            pages = page_digests(pdf)
-        except UnreadablePdf:
-            pages = None
         checks = {
             "signature": manifest_signature_valid(m, base64.b64decode(answer.manifest_signature), self.run.signer),
             "card": m.certificate_sha256 == self.card_sha256,
@@ -518,7 +512,6 @@ class Kiosk:
             "options": m.options == request.options,
             "copies": m.copies == request.copies,
             "pdf digest": m.pdf_sha256 == pdf_sha256,
-            "pages": [(p.number, p.sha256) for p in m.pages] == list(enumerate(pages or [], 1)),
         }
         return [f"manifest {name} does not match" for name, ok in checks.items() if not ok]
 
@@ -638,9 +631,9 @@ class Window:
     start: float
     end: float
     stub_cpu: float = 0.0
+    front_cpu: float = 0.0  # of stub_cpu, the front process's
     generator_cpu: float = 0.0
     machine_cpu: float = 0.0  # every process: the rest is someone else's load, which skews the figures
-    connections: list[int] = field(default_factory=list)  # per stub worker, mid-window
 
     def holds(self, moment: float) -> bool:
         return self.start <= moment <= self.end
@@ -654,11 +647,11 @@ def _machine_cpu_seconds() -> float:
 
 async def _measure_cpu(window: Window, stub: StubProcess) -> None:
     await asyncio.sleep(window.start - time.monotonic())
-    stub_start, own_start, machine_start = stub.cpu_seconds(), time.process_time(), _machine_cpu_seconds()
-    await asyncio.sleep((window.end - window.start) / 2)
-    window.connections = stub.connections_per_worker()
+    (front_start, stub_start), own_start, machine_start = stub.cpu_seconds(), time.process_time(), \
+        _machine_cpu_seconds()
     await asyncio.sleep(window.end - time.monotonic())
-    window.stub_cpu = stub.cpu_seconds() - stub_start
+    front_end, stub_end = stub.cpu_seconds()
+    window.stub_cpu, window.front_cpu = stub_end - stub_start, front_end - front_start
     window.generator_cpu = time.process_time() - own_start
     window.machine_cpu = _machine_cpu_seconds() - machine_start
 
@@ -698,22 +691,22 @@ def phase_report(run: Run, window: Window) -> str:
                 f"issuance p50 {percentile(issue, 50):4.0f} ms p99 {percentile(issue, 99):4.0f} ms | "
                 f"visit p50 {percentile(visit, 50):4.0f} ms p99 {percentile(visit, 99):4.0f} ms\n")
     return (head +
-            f"  CPU cores: stub {window.stub_cpu / seconds:.2f}, load generator {window.generator_cpu / seconds:.2f}, "
-            f"other processes {other / seconds:.2f} | connections per stub worker "
-            f"{'/'.join(map(str, window.connections))} | CPU per complete issuance: stub "
-            f"{window.stub_cpu / max(done, 1) * 1000:.1f} ms, load generator {window.generator_cpu / max(done, 1) * 1000:.1f} ms")
+            f"  CPU cores: stub {window.stub_cpu / seconds:.2f} (front process {window.front_cpu / seconds:.2f}), "
+            f"load generator {window.generator_cpu / seconds:.2f}, other processes {other / seconds:.2f} | "
+            f"CPU per complete issuance: stub {window.stub_cpu / max(done, 1) * 1000:.1f} ms, load generator "
+            f"{window.generator_cpu / max(done, 1) * 1000:.1f} ms")
 
 
 def _serve_stub(argv: list[str]) -> None:
-    """The stub as the benchmark and the load test run it: several workers, and the
-    calendar of PRETEND_NOW."""
+    """The stub as the benchmark and the load test run it: certificate renderer
+    processes, and the calendar of PRETEND_NOW."""
     import logging
 
     from municipal.server import serve
     from municipal.service import ServiceConfig
-    data_dir, port, workers = Path(argv[0]), int(argv[1]), int(argv[2])
+    data_dir, port, renderers = Path(argv[0]), int(argv[1]), int(argv[2])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW), "127.0.0.1", port, workers)
+    serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW, render_processes=renderers), "127.0.0.1", port)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -726,7 +719,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosks", type=int, default=50)
     parser.add_argument("--rate", type=float, help="paced: issuances per second, all kiosks together "
                                                    "(default: flat out)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="stub worker processes")
+    parser.add_argument("--renderers", type=int, default=os.cpu_count(),
+                        help="the stub's certificate renderer processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed window of each phase")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--docs-per-visit", default="3,1", help="one phase per value")
@@ -741,12 +735,12 @@ def main(argv: list[str] | None = None) -> int:
             prepare(template, args.kiosks)
         data_dir = Path(tmp) / "run"
         shutil.copytree(template, data_dir)
-        stub = StubProcess(data_dir, free_port(), args.workers)
+        stub = StubProcess(data_dir, free_port(), args.renderers)
         stub.start()
         ledger = Ledger()
         pace = (f"paced at {args.rate:g} issuances/s (one every {args.kiosks / args.rate:.2f} s per kiosk)"
                 if args.rate else "flat out")
-        print(f"{args.kiosks} kiosks {pace}, {args.workers} stub worker(s), card signing: {args.card}, "
+        print(f"{args.kiosks} kiosks {pace}, {args.renderers} stub renderer process(es), card signing: {args.card}, "
               f"{os.cpu_count()} cores shared by stub and load generator", flush=True)
         try:
             for docs in (int(d) for d in args.docs_per_visit.split(",")):
@@ -755,8 +749,8 @@ def main(argv: list[str] | None = None) -> int:
                 window = asyncio.run(benchmark_phase(run, stub, args.kiosks, args.seconds, args.warmup))
                 print(phase_report(run, window), flush=True)
                 started = time.monotonic()
-                read_texts(ledger, run.population)
-                print(f"  (PDF text check of the phase's documents, after the window: "
+                read_documents(ledger, run.population)
+                print(f"  (PDF page and text checks of the phase's documents, after the window: "
                       f"{time.monotonic() - started:.1f} s)", flush=True)
         finally:
             stub.stop()

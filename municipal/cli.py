@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p_public.add_argument("--dir", type=Path, required=True)
     p_public.add_argument("--host", default="127.0.0.1")
     p_public.add_argument("--port", type=int, default=8444)
+    p_serve.add_argument("--render-processes", type=int, default=0, metavar="N",
+                         help="render certificates in N worker processes (default: on the event loop)")
     p_serve.add_argument("--print-deadline-s", type=float, default=PRINT_DEADLINE_S,
                          help="an issuance not confirmed printed within this is voided")
     p_serve.add_argument("--pretend-now", type=_japan_time, metavar="ISO",
@@ -152,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         from municipal.server import serve  # uvicorn only when serving
-        serve(ServiceConfig(args.dir, frozenset(args.fault), args.pretend_now, args.print_deadline_s),
-              args.host, args.port)
+        serve(ServiceConfig(args.dir, frozenset(args.fault), args.pretend_now, args.print_deadline_s,
+                            max(0, args.render_processes)), args.host, args.port)
         return 0
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Turns registry rows into the certificate a municipality would issue: the record
-(only what the resident chose, nothing the store never prints), its printed
-verification code, and the rendered PDF.
+(only what the resident chose, nothing the store never prints) and its printed
+verification code, ready to render (municipal.rendering).
 
 Everything here reads from one connection and returns values: two requests never
 share anything but the database.
@@ -19,24 +19,24 @@ from municipal.protocol import DocumentOptions
 from municipal.rules import RESIDENCE_DOCUMENTS, active_seal, household_members, tax_record
 from municipal.verification import Refused
 from municipal.verification_code import certified_content, content_sha256, make_code
-from printouts.certificates import render_certificate_pages
 from printouts.records import (AnnexEntry, Certificate, Certification, FamilyRegister, ForeignResidentFacts,
                                HouseholdMember, RegisterAnnex, RegisterEvent, RegisterPerson, ResidenceRecord,
                                SealCertificate, TaxCertificate)
 
 
 @dataclass(frozen=True)
-class RenderedDocument:
-    pdf: bytes
-    page_sha256: tuple[str, ...]
+class PreparedDocument:
+    """A certificate ready to render: its record and printed code, and what the
+    issuance keeps of it."""
+    record: Certificate
     serial: str
     municipality: str  # code of the certifying municipality
     content: dict  # what the verification code's digest covers
     code: str
 
 
-def render_document(conn: sqlite3.Connection, document_type: str, resident_id: str, options: DocumentOptions,
-                    today: dt.date, signer: ec.EllipticCurvePrivateKey) -> RenderedDocument:
+def prepare_document(conn: sqlite3.Connection, document_type: str, resident_id: str, options: DocumentOptions,
+                     today: dt.date, signer: ec.EllipticCurvePrivateKey) -> PreparedDocument:
     resident = conn.execute("SELECT * FROM residents WHERE id = ?", (resident_id,)).fetchone()
     municipality = _certifying_municipality(conn, document_type, resident)
     if municipality is None:  # e.g. a family-register document for someone without a register
@@ -47,9 +47,8 @@ def render_document(conn: sqlite3.Connection, document_type: str, resident_id: s
     record = _build_record(conn, document_type, resident, options, certification, today)
     content = certified_content(record)
     code = make_code(serial, content_sha256(content), signer)
-    rendered = render_certificate_pages(record, code)
-    return RenderedDocument(pdf=rendered.pdf, page_sha256=rendered.page_sha256, serial=serial,
-                            municipality=municipality["code"], content=content, code=code)
+    return PreparedDocument(record=record, serial=serial, municipality=municipality["code"], content=content,
+                            code=code)
 
 
 def _certifying_municipality(conn, document_type: str, resident: sqlite3.Row) -> sqlite3.Row:

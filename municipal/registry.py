@@ -141,10 +141,10 @@ class Registry:
     @asynccontextmanager
     async def writing(self):
         """transaction() for an event loop: while another process holds the write
-        lock, the loop serves other requests instead of sleeping in SQLite's busy
-        handler (which sleeps 1, 2, 5, 10... ms at a time, and stalled the stub's
-        workers for a third of their time under load); the lock is tried again every
-        0.2 to 1 ms. The body must not await: it holds the write lock."""
+        lock (a staff command, the public site), the loop serves other requests
+        instead of sleeping in SQLite's busy handler (which sleeps 1, 2, 5, 10... ms
+        at a time); the lock is tried again every 0.2 to 1 ms. The body must not
+        await: it holds the write lock."""
         conn = self._connect()
         try:
             await _begin_immediate(conn)

@@ -1,11 +1,6 @@
-"""Runs the issuance API over HTTPS with mutual TLS on loopback, in one process or in
-several worker processes that share nothing but the SQLite registry."""
+"""Runs the issuance API over HTTPS with mutual TLS on loopback."""
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
-import signal
-import socket
 import ssl
 
 import uvicorn
@@ -33,28 +28,11 @@ class PeerCertH11Protocol(H11Protocol):
         self.app = app_with_peer_cert
 
 
-def serve(config: ServiceConfig, host: str, port: int, workers: int = 1) -> None:
-    """Serve until SIGTERM or SIGINT. With workers > 1, each worker binds the port with
-    SO_REUSEPORT and the kernel spreads connections over them: the request handlers
-    run synchronously on the event loop, so one process uses at most one core."""
-    if workers == 1:
-        _server(config, host, port).run()
-        return
-    # fork: the children inherit the logging set-up; nothing runs in this process yet.
-    context = multiprocessing.get_context("fork")
-    children = [context.Process(target=_run_worker, args=(config, host, port), daemon=True)
-                for _ in range(workers)]
-    signal.signal(signal.SIGTERM, lambda *_: _stop(children))
-    for child in children:
-        child.start()
-    try:
-        # One worker gone means the service is degraded: stop, and let whoever runs
-        # the stub see it exit.
-        multiprocessing.connection.wait([child.sentinel for child in children])
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _stop(children)
+def serve(config: ServiceConfig, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT: one process holds every connection and the
+    registry's writes; certificates render in config.render_processes worker
+    processes (municipal.rendering)."""
+    _server(config, host, port).run()
 
 
 def _server(config: ServiceConfig, host: str, port: int) -> uvicorn.Server:
@@ -64,20 +42,3 @@ def _server(config: ServiceConfig, host: str, port: int) -> uvicorn.Server:
         ssl_certfile=str(pki.server_cert), ssl_keyfile=str(pki.server_key),
         ssl_ca_certs=str(pki.root), ssl_cert_reqs=ssl.CERT_REQUIRED,
         timeout_graceful_shutdown=1, log_level="warning", access_log=False))
-
-
-def _run_worker(config: ServiceConfig, host: str, port: int) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: uvicorn re-raises it on exit
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    listener.bind((host, port))
-    _server(config, host, port).run(sockets=[listener])
-
-
-def _stop(children) -> None:
-    for child in children:
-        if child.is_alive():
-            child.terminate()
-    for child in children:
-        child.join(timeout=5)

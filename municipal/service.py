@@ -6,8 +6,9 @@ plus a manifest signed by the municipality, bound to terminal, card, request and
 every page) → printed / void.
 
 No handler keeps state between requests: each one reads its own rows, renders
-outside any lock, and writes in one short transaction (waiting for the write lock
-without blocking the event loop). A retried request id returns
+outside any lock (in renderer processes when configured: municipal.rendering), and
+writes in one short transaction (waiting for the write lock without blocking the
+event loop). A retried request id returns
 the stored document; an issuance not confirmed by its print-by time is voided.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import logging
 import secrets
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +31,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from municipal.documents import render_document
+from municipal.documents import prepare_document
 from municipal.pki import JST, PkiFiles, cert_sha256
 from municipal.protocol import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest, OutcomeAnswer,
                                 PageDigest, SessionAnswer, SessionRequest, sign_manifest)
 from municipal.registry import Registry
+from municipal.rendering import CertificateRenderer
 from municipal.revocation import check_card_not_revoked, check_terminal, revocation_routes
 from municipal.rules import check_request, check_resident, document_offers
 from municipal.verification import Refused, verify_auth_certificate, verify_challenge_signature
@@ -56,6 +59,7 @@ class ServiceConfig:
     # Certificates and time limits always use the real clock.
     pretend_now: dt.datetime | None = None
     print_deadline_s: float = PRINT_DEADLINE_S
+    render_processes: int = 0  # 0: certificates render on the event loop
 
     @property
     def pki(self) -> PkiFiles:
@@ -114,6 +118,15 @@ def build_app(config: ServiceConfig) -> Starlette:
     auth_ca = x509.load_pem_x509_certificate(config.pki.auth_ca.read_bytes())
     signer_key = config.pki.load("municipal-signer").key
     japan_now = japan_clock(config.pretend_now)
+    renderer = CertificateRenderer(config.render_processes)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await renderer.start()
+        try:
+            yield
+        finally:
+            renderer.close()
 
     def terminal_of(request: Request) -> str:
         """The kiosk's identity is the CN of the client certificate TLS verified; a
@@ -241,12 +254,13 @@ def build_app(config: ServiceConfig) -> Starlette:
                 resident = conn.execute("SELECT * FROM residents WHERE id = ?", (session["resident"],)).fetchone()
                 offer = check_request(document_offers(conn, resident, now), body.document_type, body.copies,
                                       body.options)
-                rendered = render_document(conn, body.document_type, session["resident"], body.options,
-                                           now.date(), signer_key)
+                prepared = prepare_document(conn, body.document_type, session["resident"], body.options,
+                                            now.date(), signer_key)
         if audit_replay:
             async with registry.writing() as conn:
                 audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
             return answer
+        rendered = await renderer.render(prepared.record, prepared.code)
         fingerprint = session["cert_sha256"]
         if "manifest-other-card" in config.faults:
             with registry.reading() as conn:
@@ -259,8 +273,8 @@ def build_app(config: ServiceConfig) -> Starlette:
             certificate_sha256=fingerprint, document_type=body.document_type, options=body.options,
             copies=body.copies, fee_yen=offer.fee_yen * body.copies,
             pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(rendered.page_sha256, 1)),
-            pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=rendered.serial,
-            issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=rendered.municipality)
+            pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=prepared.serial,
+            issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=prepared.municipality)
         signature = sign_manifest(manifest, signer_key)
         async with registry.writing() as conn:
             # A concurrent duplicate or a void may have landed while we rendered.
@@ -272,9 +286,9 @@ def build_app(config: ServiceConfig) -> Starlette:
                 return stored_answer(conn, done, request_json, terminal)
             void_overdue(conn)
             conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,?,'issued',?,?)", (
-                body.request_id, body.session_id, terminal, request_json, rendered.serial, rendered.pdf,
-                manifest.model_dump_json(), signature, json.dumps(rendered.content, ensure_ascii=False),
-                rendered.code, issued_at, print_by))
+                body.request_id, body.session_id, terminal, request_json, prepared.serial, rendered.pdf,
+                manifest.model_dump_json(), signature, json.dumps(prepared.content, ensure_ascii=False),
+                prepared.code, issued_at, print_by))
             audit(conn, "issuance", "issued", terminal, body.session_id, body.request_id)
         return JSONResponse(IssuanceAnswer(pdf=_b64(rendered.pdf), manifest=manifest,
                                            manifest_signature=_b64(signature)).model_dump(mode="json"))
@@ -330,4 +344,4 @@ def build_app(config: ServiceConfig) -> Starlette:
         Route(f"{API}/issuances/{request_id_path}/void", outcome("voided"), methods=["POST"]),
         *revocation_routes(config),
     ]
-    return Starlette(routes=routes, exception_handlers={Refused: refusal_response})
+    return Starlette(routes=routes, exception_handlers={Refused: refusal_response}, lifespan=lifespan)

@@ -12,7 +12,7 @@ import math
 import time
 
 from benchmarks.fault_proxy import FaultProxy, FaultRates
-from benchmarks.issuance_load import LoadPlan, Run, StubProcess, audit_registry, free_port, read_texts, summary
+from benchmarks.issuance_load import LoadPlan, Run, StubProcess, audit_registry, free_port, read_documents, summary
 from tests.fixtures.load import LOAD_KIOSKS
 
 VISITS, DOCS = 2, 3
@@ -28,14 +28,14 @@ async def _drive(run: Run, stub: StubProcess, proxy: FaultProxy) -> None:
 
 def run_fleet(load_data, drive):
     """Runs `drive(stub)` (a coroutine that builds and drives a Run) against a stub with
-    two workers, then reads every document's text back and audits the registry."""
-    stub = StubProcess(load_data, free_port(), workers=2)
+    two renderer processes, then reads every document's text back and audits the registry."""
+    stub = StubProcess(load_data, free_port(), renderers=2)
     stub.start()
     try:
         run = asyncio.run(drive(stub))
     finally:
         stub.stop()
-    read_texts(run.ledger, run.population)
+    read_documents(run.ledger, run.population)
     return run, stub, audit_registry(load_data / "registry.sqlite", run.ledger)
 
 
