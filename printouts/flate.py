@@ -11,8 +11,10 @@ exactly the same bytes as before; only its compressed form differs.
 
 Installed as reportlab's Flate filter (pdfdoc.PDFZCompress, which its pages and
 embedded fonts look up when a PDF is written). Every other stream, mostly the
-embedded font subset (~80 KiB), is compressed at level 1: 1.5 ms instead of 2.5 ms,
-for 4% more bytes.
+embedded font subset (~80 KiB), is compressed at level 1.
+
+Compression is zlib-ng's (the same zlib format, SIMD-accelerated): level 1 takes the
+font subset in 0.4 ms where zlib took 1.35 ms, for 11% more bytes (66 KiB, not 59).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import threading
 import zlib
 
 from reportlab.pdfbase import pdfdoc
+from zlib_ng import zlib_ng
 
 _ZLIB_HEADER = b"\x78\x9c"  # deflate with a 32 KiB window, as zlib.compress writes it
 LEVEL = 1
@@ -47,7 +50,7 @@ class SplicingFlate(pdfdoc.PDFStreamFilterZCompress):
                 end = start + len(part)
                 return b"".join((_ZLIB_HEADER, _deflate(data[:start], zlib.Z_SYNC_FLUSH), compressed,
                                  _deflate(data[end:], zlib.Z_FINISH), zlib.adler32(data).to_bytes(4, "big")))
-        return zlib.compress(data, LEVEL)
+        return zlib_ng.compress(data, LEVEL)
 
 
 def _find(data: bytes, part: bytes) -> int:
@@ -62,7 +65,7 @@ def _find(data: bytes, part: bytes) -> int:
 
 def _deflate(data: bytes, flush: int, level: int = LEVEL) -> bytes:
     """Raw deflate (no zlib header or checksum) of data on its own."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    compressor = zlib_ng.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush(flush)
 
 
