@@ -1,6 +1,6 @@
 """Certificates rendered off the issuance center's event loop.
 
-Rendering is the center's heaviest work (~8 ms of CPU a certificate) and pure: a
+Rendering is the center's heaviest work (~5 ms of CPU a certificate) and pure: a
 record and its verification code in, the PDF and its page digests out. The event loop
 serves every kiosk's connection and holds the registry's write lock for each commit,
 so with `processes` > 0 certificates render in that many worker processes, which read
