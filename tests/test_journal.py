@@ -115,11 +115,16 @@ def test_a_payment_open_at_the_cut_gets_its_credit_back_and_is_voided(journal):
     assert reconcile(journal, center, device) == []  # never twice
 
 
-def test_a_printed_job_not_yet_confirmed_is_confirmed(journal):
+def printed_not_confirmed(journal) -> None:
+    """Session T1: request R1 issued, paid 200 yen in coins, printed, not yet confirmed."""
     journal.begin("T1", "residence_record", 1)
     for step in (j.ISSUING, j.ISSUED, j.PRINTING, j.PRINTED):
         journal.step("T1", step, request_id="R1", amount=200 if step == j.ISSUED else None)
     journal.step("T1", j.CREDIT, amount=200, coins={100: 2})
+
+
+def test_a_printed_job_not_yet_confirmed_is_confirmed(journal):
+    printed_not_confirmed(journal)
     device = SimulatedPaymentDevice()
     before = hoppers(device)
     center = Center()
@@ -142,10 +147,7 @@ def test_an_unreachable_center_leaves_the_session_open_until_it_answers(journal)
 
 
 def test_a_confirmation_the_center_refuses_is_refunded(journal):
-    journal.begin("T1", "residence_record", 1)
-    for step in (j.ISSUING, j.ISSUED, j.PRINTING, j.PRINTED):
-        journal.step("T1", step, request_id="R1", amount=200 if step == j.ISSUED else None)
-    journal.step("T1", j.CREDIT, amount=200, coins={100: 2})
+    printed_not_confirmed(journal)
     device = SimulatedPaymentDevice()
     (result,) = reconcile(journal, Center(confirm_error=ServiceRefused("request_expired", "late")), device)
     assert (result.outcome, result.refunded) == ("refunded", 200)

@@ -199,10 +199,14 @@ def settle(mode: MaintenanceMode) -> None:
     mode._records.submit(lambda: None).result(timeout=10)
 
 
-def signed_in(f: Finger):
+def at_pin_pad(f: Finger):
     yield from f.on("welcome")
     yield from f.gesture()
     yield from f.on("maintenance-pin")
+
+
+def signed_in(f: Finger):
+    yield from at_pin_pad(f)
     yield from f.type_pin(DEMO_PIN)
     yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
 
@@ -219,9 +223,7 @@ def test_the_corner_gesture_opens_the_staff_pin_pad_on_the_welcome_screen(kiosk_
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from f.on("welcome")
-        yield from f.gesture()
-        yield from f.on("maintenance-pin")
+        yield from at_pin_pad(f)
         yield from f.type_pin(DEMO_PIN)
         yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
         text = " ".join(f.view.lines)
@@ -283,9 +285,7 @@ def test_wrong_staff_pins_lock_the_pad_until_the_lockout_ends(kiosk_parts, clock
     mode = staff_mode(kiosk_parts, machine, max_tries=3, lockout_s=600)
 
     def scenario(f):
-        yield from f.on("welcome")
-        yield from f.gesture()
-        yield from f.on("maintenance-pin")
+        yield from at_pin_pad(f)
         for left in (2, 1):
             yield from f.type_pin("111111")
             yield from f.until(lambda v: v.warning and f"Tries left: {left}" in v.warning)
@@ -325,9 +325,7 @@ def test_a_lockout_survives_a_restart(kiosk_parts, clock):
     second = staff_mode(kiosk_parts, machine, max_tries=2, lockout_s=900)
 
     def after_restart(f):
-        yield from f.on("welcome")
-        yield from f.gesture()
-        yield from f.on("maintenance-pin")
+        yield from at_pin_pad(f)
         assert "Try again after" in f.view.warning
         yield from f.type_pin(DEMO_PIN)
         yield from f.until(lambda v: not second.verifying)
@@ -566,9 +564,7 @@ def test_the_audit_log_holds_no_pin(kiosk_parts, clock):
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from f.on("welcome")
-        yield from f.gesture()
-        yield from f.on("maintenance-pin")
+        yield from at_pin_pad(f)
         yield from f.type_pin("97531")
         yield from f.until(lambda v: v.warning)
         yield from f.type_pin(DEMO_PIN)
@@ -609,9 +605,7 @@ def test_an_unreadable_state_file_at_sign_in_is_said_not_crashed(kiosk_parts, cl
     mode = staff_mode(kiosk_parts, machine)
 
     def scenario(f):
-        yield from f.on("welcome")
-        yield from f.gesture()
-        yield from f.on("maintenance-pin")
+        yield from at_pin_pad(f)
         (kiosk_parts.state / FILE_NAME).write_bytes(b"not a database, overwritten by accident" * 100)
         yield from f.type_pin(DEMO_PIN)
         yield from f.until(lambda v: v.warning and "Failed" in v.warning)
