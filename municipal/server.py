@@ -32,13 +32,9 @@ def serve(config: ServiceConfig, host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT: one process holds every connection and the
     registry's writes; certificates render in config.render_processes worker
     processes (municipal.rendering)."""
-    _server(config, host, port).run()
-
-
-def _server(config: ServiceConfig, host: str, port: int) -> uvicorn.Server:
     pki = config.pki
-    return uvicorn.Server(uvicorn.Config(
+    uvicorn.Server(uvicorn.Config(
         build_app(config), host=host, port=port, http=PeerCertH11Protocol,
         ssl_certfile=str(pki.server_cert), ssl_keyfile=str(pki.server_key),
         ssl_ca_certs=str(pki.root), ssl_cert_reqs=ssl.CERT_REQUIRED,
-        timeout_graceful_shutdown=1, log_level="warning", access_log=False))
+        timeout_graceful_shutdown=1, log_level="warning", access_log=False)).run()
