@@ -67,8 +67,11 @@ from devices.card.virtual_card import VirtualCard
 from municipal.cli import card_path, init
 from municipal.pki import JST, PkiFiles
 from municipal.population import CARD_PIN, synthetic_seed
+from municipal.registry import Registry
+from municipal.terminals import register_terminal
 from municipal.protocol import (API, ChallengeAnswer, DocumentOptions, IssuanceAnswer, IssuanceRequest,
-                                OutcomeAnswer, Refusal, SessionAnswer, SessionRequest, manifest_signature_valid)
+                                OutcomeAnswer, Refusal, SessionAnswer, SessionRequest, manifest_signature_valid,
+                                signers_by_municipality)
 from printouts.pdf_pages import UnreadablePdf, page_digests
 
 TERMINAL_PREFIX = "LOAD-KIOSK-"
@@ -83,14 +86,17 @@ _CONTENT_TOKEN = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>|(?<![^\s\]\)
 
 def prepare(data_dir: Path, kiosks: int, members: int = 3) -> None:
     """A stub installation for `kiosks` kiosks: one household and card per kiosk, and
-    a terminal certificate each. Two RSA key generations per card: build it once."""
+    a registered terminal certificate each. Two RSA key generations per card: build it once."""
     init(data_dir, "KIOSK-0001", seed=synthetic_seed(kiosks, members=members))
     pki = PkiFiles(data_dir / "pki")
     root = pki.load("root")
     (data_dir / "fleet").mkdir()
-    for number in range(kiosks):
-        terminal = f"{TERMINAL_PREFIX}{number:03d}"
-        pki.issue_terminal(root, terminal).write(data_dir / "fleet", terminal)
+    with Registry(data_dir / "registry.sqlite").transaction() as conn:
+        for number in range(kiosks):
+            name = f"{TERMINAL_PREFIX}{number:03d}"
+            terminal = pki.issue_terminal(root, name)
+            terminal.write(data_dir / "fleet", name)
+            register_terminal(conn, terminal.cert)
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ CARDS = {"apdu": ApduCard, "key": KeyCard}
 # --- the stub, as its own process group so a restart can kill it outright ------------
 
 class StubProcess:
+    module = "benchmarks.issuance_load"  # whose `stub` command serves (benchmarks.soak's has short lives)
+
     def __init__(self, data_dir: Path, port: int, renderers: int):
         self.data_dir, self.port, self.renderers = data_dir, port, renderers
         self.proc: subprocess.Popen | None = None
@@ -171,7 +179,7 @@ class StubProcess:
     def start(self) -> None:
         log = open(self.data_dir / "stub.log", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.issuance_load", "stub", str(self.data_dir), str(self.port),
+            [sys.executable, "-m", self.module, "stub", str(self.data_dir), str(self.port),
              str(self.renderers)], stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30
@@ -503,7 +511,8 @@ class Kiosk:
         """What can be checked without parsing the PDF (read_documents does that)."""
         m = answer.manifest
         checks = {
-            "signature": manifest_signature_valid(m, base64.b64decode(answer.manifest_signature), self.run.signer),
+            "signature": manifest_signature_valid(m, base64.b64decode(answer.manifest_signature),
+                                                  self.run.signers[m.municipality]),
             "card": m.certificate_sha256 == self.card_sha256,
             "terminal": m.terminal_id == self.identity.terminal_id,
             "session": m.session_id == request.session_id,
@@ -555,7 +564,8 @@ class Run:
 
     def __post_init__(self):
         self.pki = PkiFiles(self.data_dir / "pki")
-        self.signer = x509.load_pem_x509_certificate(self.pki.manifest_signer.read_bytes()).public_key()
+        self.signers = {code: cert.public_key() for code, cert in signers_by_municipality(
+            x509.load_pem_x509_certificates(self.pki.manifest_signer.read_bytes())).items()}
         self.population = Population.load(self.data_dir / "registry.sqlite")
 
     def kiosks(self, count: int) -> list[Kiosk]:
@@ -697,16 +707,16 @@ def phase_report(run: Run, window: Window) -> str:
             f"{window.generator_cpu / max(done, 1) * 1000:.1f} ms")
 
 
-def _serve_stub(argv: list[str]) -> None:
+def _serve_stub(argv: list[str], **config) -> None:
     """The stub as the benchmark and the load test run it: certificate renderer
-    processes, and the calendar of PRETEND_NOW."""
+    processes, and the calendar of PRETEND_NOW; `config`: other ServiceConfig fields."""
     import logging
 
     from municipal.server import serve
     from municipal.service import ServiceConfig
     data_dir, port, renderers = Path(argv[0]), int(argv[1]), int(argv[2])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW, render_processes=renderers), "127.0.0.1", port)
+    serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW, render_processes=renderers, **config), "127.0.0.1", port)
 
 
 def main(argv: list[str] | None = None) -> int:

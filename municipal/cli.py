@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import shutil
 import sys
 from pathlib import Path
@@ -11,10 +10,13 @@ from pathlib import Path
 from cryptography import x509
 
 from devices.card.cardfile import CardFile
+from municipal.housekeeping import AUDIT_RETENTION_DAYS
+from municipal.log_format import configure_logging
 from municipal.pki import JST, CardHolder, CardPins, cert_sha256, issue_card
 from municipal.registry import load_seed
 from municipal.revocation import revoke_resident_card, revoke_terminal
 from municipal.service import KNOWN_FAULTS, PRINT_DEADLINE_S, ServiceConfig
+from municipal.terminals import issue_registered_terminal, register_terminal
 
 SEED = Path(__file__).with_name("seed") / "residents.toml"
 _ISO_5218 = {"男": "1", "女": "2"}
@@ -24,17 +26,18 @@ def card_path(data_dir: Path, resident_id: str) -> Path:
 
 def init(data_dir: Path, terminal_id: str, seed: dict | None = None) -> None:
     """Create everything from nothing: PKI, registry from the seed (default: the
-    shipped residents.toml), one card file per seeded card. Refuses to overwrite an
-    existing installation."""
+    shipped residents.toml) with the terminal registered, one card file per seeded
+    card. Refuses to overwrite an existing installation."""
     data_dir = Path(data_dir)
     if (data_dir / "registry.sqlite").exists():
         raise FileExistsError(f"{data_dir} already holds an issuance stub; remove it first")
     seed = load_seed(SEED) if seed is None else seed
     holders = card_holders(seed)
     config = ServiceConfig(data_dir)
-    config.pki.create(terminal_id)
+    config.pki.create(terminal_id, {m["code"]: m["name"] for m in seed["municipalities"]})
     registry = config.registry
     registry.create(seed)
+    register_terminal(registry, config.pki.load("terminal").cert)
     auth_ca, signature_ca = config.pki.load("jpki-auth-ca"), config.pki.load("jpki-sign-ca")
     (data_dir / "cards").mkdir(parents=True, exist_ok=True)
     today = dt.datetime.now(JST).date()
@@ -67,11 +70,12 @@ def _add_revocation_commands(sub) -> None:
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--resident", required=True, help="resident id, e.g. R0001")
     p.add_argument("--reason", choices=_REASONS, default="unspecified")
-    p = sub.add_parser("revoke-terminal", help="refuse a kiosk terminal id from its next request on")
+    p = sub.add_parser("revoke-terminal", help="refuse a kiosk terminal id from its next request on"
+                       " and take it off the list of terminals")
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--terminal-id", required=True)
     p.add_argument("--reason", choices=_REASONS, default="unspecified")
-    p = sub.add_parser("issue-terminal", help="issue another kiosk terminal's certificate and key")
+    p = sub.add_parser("issue-terminal", help="issue and register another kiosk terminal's certificate and key")
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--terminal-id", required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for <terminal-id>.pem and .key")
@@ -94,7 +98,8 @@ def _revoke_terminal(args) -> str:
     return f"terminal {args.terminal_id} {'revoked' if done else 'was already revoked'}"
 
 def _issue_terminal(args) -> str:
-    cert, key = _installed(args.dir).pki.new_terminal(args.terminal_id, args.out)
+    config = _installed(args.dir)
+    cert, key = issue_registered_terminal(config.pki, config.registry, args.terminal_id, args.out)
     return f"terminal {args.terminal_id}: {cert} {key}"
 
 _REVOCATION_COMMANDS = {"revoke-card": _revoke_card, "revoke-terminal": _revoke_terminal,
@@ -130,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="render certificates in N worker processes (default: on the event loop)")
     p_serve.add_argument("--print-deadline-s", type=float, default=PRINT_DEADLINE_S,
                          help="an issuance not confirmed printed within this is voided")
+    p_serve.add_argument("--audit-retention-days", type=float, default=AUDIT_RETENTION_DAYS, metavar="N",
+                         help=f"audit rows older than this are deleted (default {AUDIT_RETENTION_DAYS:g})")
     p_serve.add_argument("--pretend-now", type=_japan_time, metavar="ISO",
                          help="test only: run the municipalities' calendar from this moment (Japan time)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
 
     if args.command in _REVOCATION_COMMANDS:
         return _run_revocation_command(args)
@@ -155,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from municipal.server import serve  # uvicorn only when serving
         serve(ServiceConfig(args.dir, frozenset(args.fault), args.pretend_now, args.print_deadline_s,
-                            max(0, args.render_processes)), args.host, args.port)
+                            max(0, args.render_processes), audit_retention_days=args.audit_retention_days),
+              args.host, args.port)
         return 0
 
 if __name__ == "__main__":

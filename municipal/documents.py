@@ -11,12 +11,13 @@ import datetime as dt
 import json
 import secrets
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from municipal.protocol import DocumentOptions
-from municipal.rules import RESIDENCE_DOCUMENTS, active_seal, household_members, tax_record
+from municipal.rules import RESIDENCE_DOCUMENTS, active_seal, household_members, shown_to_others, tax_record
 from municipal.verification import Refused
 from municipal.verification_code import certified_content, content_sha256, make_code
 from printouts.records import (AnnexEntry, Certificate, Certification, FamilyRegister, ForeignResidentFacts,
@@ -36,7 +37,8 @@ class PreparedDocument:
 
 
 def prepare_document(conn: sqlite3.Connection, document_type: str, resident_id: str, options: DocumentOptions,
-                     today: dt.date, signer: ec.EllipticCurvePrivateKey) -> PreparedDocument:
+                     today: dt.date, signers: Mapping[str, ec.EllipticCurvePrivateKey]) -> PreparedDocument:
+    """signers: each municipality's document-signing key, by code (it signs only its own)."""
     resident = conn.execute("SELECT * FROM residents WHERE id = ?", (resident_id,)).fetchone()
     municipality = _certifying_municipality(conn, document_type, resident)
     if municipality is None:  # e.g. a family-register document for someone without a register
@@ -46,7 +48,7 @@ def prepare_document(conn: sqlite3.Connection, document_type: str, resident_id: 
                                   serial=serial, issued_on=today)
     record = _build_record(conn, document_type, resident, options, certification, today)
     content = certified_content(record)
-    code = make_code(serial, content_sha256(content), signer)
+    code = make_code(serial, content_sha256(content), signers[municipality["code"]])
     return PreparedDocument(record=record, serial=serial, municipality=municipality["code"], content=content,
                             code=code)
 
@@ -84,9 +86,12 @@ def _build_record(conn, document_type, resident, options, certification, today) 
 def _residence_record(conn, document_type, resident, options: DocumentOptions, certification, today):
     household = conn.execute("SELECT * FROM households WHERE id = ?", (resident["household"],)).fetchone()
     everyone = household_members(conn, household["id"], today)
-    chosen = everyone if options.members is None else [m for m in everyone if m["id"] in options.members]
+    # No members chosen means all the offer listed: never a protected member, and then
+    # the paper says 世帯一部, never a whole household with someone silently left out.
+    shown = shown_to_others(everyone)
+    chosen = shown if options.members is None else [m for m in shown if m["id"] in options.members]
     include = set(options.include)
-    head = next((m["name"] for m in everyone if m["relationship"] == "世帯主"), None)
+    head = next((m["name"] for m in shown if m["relationship"] == "世帯主"), None)
     return ResidenceRecord(
         certification=certification, address=household["address"],
         head_of_household=head if "relationship" in include else None,

@@ -31,6 +31,7 @@ JPKI_SEX_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.3")
 JPKI_BIRTH_DATE_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
 JPKI_ADDRESS_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")
 JST = dt.timezone(dt.timedelta(hours=9))
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning, RFC 9336
 
 def _jpki_ca_name(purpose: str) -> x509.Name:
     """J-LIS names its two CAs alike; only the purpose OU differs."""
@@ -264,6 +265,20 @@ def issue_card(auth_ca: KeyAndCert, signature_ca: KeyAndCert, holder: CardHolder
     return card
 
 
+def issue_municipal_signer(root: KeyAndCert, code: str, name: str) -> KeyAndCert:
+    """A municipality's document-signing certificate (manifests and verification
+    codes): its code in the subject's serialNumber (municipal.protocol reads it), and
+    only the documentSigning extended key usage, so TLS refuses it as a client or
+    server (OpenSSL takes a certificate without any EKU as good for every purpose)."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, code),
+                         x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Certificate Issuance")])
+    usage = key_usage(digital_signature=True, non_repudiation=True)
+    return _issue_leaf(root, subject, ec.generate_private_key(ec.SECP256R1()), days=825, eku=[DOCUMENT_SIGNING],
+                       extra=((usage, True),))
+
+
 class PkiFiles:
     """The PEM files of one stub installation, by role."""
 
@@ -277,6 +292,8 @@ class PkiFiles:
     server_key = property(lambda self: self.folder / "server.key")
     terminal_cert = property(lambda self: self.folder / "terminal.pem")
     terminal_key = property(lambda self: self.folder / "terminal.key")
+    # Every municipality's signing certificate, one PEM after another: what a kiosk
+    # trusts. Each municipality's own key and certificate: municipal-signer-<code>.
     manifest_signer = property(lambda self: self.folder / "municipal-signer.pem")
     auth_ocsp_responder = property(lambda self: self.folder / "jpki-auth-ocsp.pem")
     signature_ocsp_responder = property(lambda self: self.folder / "jpki-sign-ocsp.pem")
@@ -284,7 +301,11 @@ class PkiFiles:
     def load(self, stem: str) -> KeyAndCert:
         return KeyAndCert.read(self.folder, stem)
 
-    def create(self, terminal_id: str) -> None:
+    def municipal_signer(self, code: str) -> KeyAndCert:
+        return self.load(f"municipal-signer-{code}")
+
+    def create(self, terminal_id: str, municipalities: dict[str, str]) -> None:
+        """municipalities: code -> name; each gets its own document-signing key."""
         self.folder.mkdir(parents=True, exist_ok=True)
         root = make_ca(STUB_ROOT_NAME)
         root.write(self.folder, "root")
@@ -297,8 +318,12 @@ class PkiFiles:
                     days=825, eku=[ExtendedKeyUsageOID.SERVER_AUTH], san=server_san
                     ).write(self.folder, "server")
         self.issue_terminal(root, terminal_id).write(self.folder, "terminal")
-        _issue_leaf(root, _cn("Midori City Certificate Issuance"), ec.generate_private_key(ec.SECP256R1()),
-                    days=825).write(self.folder, "municipal-signer")
+        bundle = b""
+        for code, name in municipalities.items():
+            signer = issue_municipal_signer(root, code, name)
+            signer.write(self.folder, f"municipal-signer-{code}")
+            bundle += signer.cert.public_bytes(serialization.Encoding.PEM)
+        self.manifest_signer.write_bytes(bundle)
 
     def new_terminal(self, terminal_id: str, folder: Path) -> tuple[Path, Path]:
         """Issue another kiosk's certificate from the stub root into `folder` as

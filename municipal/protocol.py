@@ -7,12 +7,13 @@ Both sides import this module, as they would share an API specification.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
 API = "/v1"
 
@@ -37,7 +38,8 @@ RESIDENCE_OPTIONS: tuple[str, ...] = ResidenceOption.__args__
 # Stable refusal codes. The kiosk maps each to a screen; anything else is a bug.
 REFUSAL_CODES = frozenset({
     # the request itself
-    "bad_request", "terminal_unauthenticated", "terminal_revoked", "internal_error",
+    "bad_request", "not_found", "method_not_allowed", "body_too_large", "terminal_unauthenticated",
+    "terminal_revoked", "terminal_unknown", "internal_error",
     # challenge and card authentication
     "challenge_invalid", "challenge_expired", "challenge_replayed", "challenge_other_terminal",
     "certificate_invalid", "certificate_untrusted", "certificate_expired", "certificate_not_yet_valid",
@@ -50,8 +52,22 @@ REFUSAL_CODES = frozenset({
     "tax_record_unavailable", "option_not_allowed", "member_not_in_household", "copies_out_of_range",
     # the protocol's own records
     "session_invalid", "request_conflict", "request_unknown", "request_closed", "request_expired",
-    "code_invalid", "document_unknown",
+    "code_invalid",
+    # the public verification site
+    "rate_limited",
 })
+
+
+# Identifiers a client sends (in a body or a URL): request ids are the kiosk's own
+# (a UUID today); challenge and session ids are the center's tokens.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MemberId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+MAX_MEMBERS = 64  # more than any household; a longer list is not a choice but an attack
+# The largest honest body is a session request: a card certificate (~1.3 KB DER) in base64.
+MAX_CERTIFICATE_B64 = 16384
+MAX_SIGNATURE_B64 = 1024
 
 
 class Refusal(BaseModel):
@@ -67,8 +83,8 @@ class DocumentOptions(BaseModel):
     """What the resident chose. `members` None means the whole household."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    members: tuple[str, ...] | None = None
-    include: tuple[ResidenceOption, ...] = ()
+    members: tuple[MemberId, ...] | None = Field(None, max_length=MAX_MEMBERS)
+    include: tuple[ResidenceOption, ...] = Field((), max_length=len(RESIDENCE_OPTIONS))
 
     @field_validator("members", "include")
     @classmethod
@@ -107,6 +123,17 @@ class Manifest(BaseModel):
                           ensure_ascii=False).encode("utf-8")
 
 
+def signers_by_municipality(certificates: list[x509.Certificate]) -> dict[str, x509.Certificate]:
+    """Each municipality signs its own documents: its signing certificate names its
+    code in the subject's serialNumber."""
+    signers = {}
+    for cert in certificates:
+        codes = cert.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
+        if len(codes) == 1:
+            signers[codes[0].value] = cert
+    return signers
+
+
 def sign_manifest(manifest: Manifest, key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.sign(manifest.canonical_bytes(), ec.ECDSA(hashes.SHA256()))
 
@@ -126,9 +153,9 @@ class ChallengeAnswer(BaseModel):
 
 
 class SessionRequest(BaseModel):
-    challenge_id: str
-    certificate: str  # base64 DER of the card's authentication certificate
-    signature: str  # base64 RSA PKCS#1 v1.5 SHA-256 signature over the challenge bytes
+    challenge_id: Token
+    certificate: str = Field(max_length=MAX_CERTIFICATE_B64)  # base64 DER of the card's authentication certificate
+    signature: str = Field(max_length=MAX_SIGNATURE_B64)  # base64 RSA PKCS#1 v1.5 SHA-256 signature over the challenge
 
 
 class MemberChoice(BaseModel):
@@ -145,6 +172,7 @@ class DocumentOffer(BaseModel):
     can tell the resident (closed now and when it opens, not registered, ...)."""
 
     type: DocumentType
+    municipality: str  # code of the municipality that certifies it (and signs its manifest)
     fee_yen: int  # per copy
     available: bool
     refusal: str | None = None  # a REFUSAL_CODES member when not available
@@ -161,10 +189,10 @@ class SessionAnswer(BaseModel):
 
 
 class IssuanceRequest(BaseModel):
-    session_id: str
-    request_id: str = Field(min_length=8, max_length=64)  # chosen by the kiosk; a retry returns the same document
+    session_id: Token
+    request_id: RequestId  # chosen by the kiosk; a retry returns the same document
     document_type: DocumentType
-    copies: int
+    copies: StrictInt  # a JSON number: "2" and true are not numbers of copies
     options: DocumentOptions = DocumentOptions()
 
 
@@ -184,13 +212,27 @@ class VerificationRequest(BaseModel):
 
 
 class VerificationAnswer(BaseModel):
-    """What the public verification site tells whoever holds a printed certificate."""
+    """What the public verification site tells whoever holds a certificate whose code
+    verified (any other code is refused as code_invalid). Only a valid document says
+    who certifies what; any other answer is its state and serial, nothing more."""
 
-    genuine: bool  # the code's signature is the municipality's and names a real issuance
-    state: Literal["printed", "issued", "voided"]
+    model_config = ConfigDict(extra="forbid")
+    valid: bool  # genuine (signed by the serial's municipality) and confirmed printed
+    state: Literal["printed", "issued", "voided"]  # issued: not (yet) confirmed printed
     serial: str
-    document_type: DocumentType
-    municipality: str
-    issued_at: str
-    pages: int
-    content: list[str]  # the certified content, line by line, to compare with the paper
+    municipality: str | None = None  # code of the municipality whose key signed the code
+    municipality_name: str | None = None  # e.g. 架空県みどり市
+    document_type: DocumentType | None = None
+    issued_at: str | None = None
+    pages: int | None = None
+    content: list[str] | None = None  # the certified content, line by line, to compare with the paper
+
+    @model_validator(mode="after")
+    def _content_only_when_valid(self):
+        told = (self.municipality, self.municipality_name, self.document_type, self.issued_at, self.pages,
+                self.content)
+        if self.valid != (self.state == "printed"):
+            raise ValueError("valid means genuine and printed")
+        if {v is not None for v in told} != {self.valid}:
+            raise ValueError("a valid answer says who certifies what; any other says none of it")
+        return self

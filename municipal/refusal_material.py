@@ -24,6 +24,7 @@ from municipal.pki import (JPKI_AUTH_CA_NAME, JPKI_SIGNATURE_POLICY, KeyAndCert,
                            key_usage, make_ca, private_key_pem)
 from municipal.revocation import revoke_resident_card
 from municipal.service import ServiceConfig
+from municipal.terminals import issue_registered_terminal
 
 RESIDENT = "R0001"
 DER = serialization.Encoding.DER
@@ -112,8 +113,9 @@ def revoked_card(data_dir: Path, resident: str = RESIDENT) -> CardFile:
 
 
 def second_terminal(data_dir: Path, terminal_id: str = "KIOSK-0002") -> tuple[Path, Path]:
-    """Another kiosk's certificate and key from the stub root, in <data>/terminals/."""
-    return ServiceConfig(data_dir).pki.new_terminal(terminal_id, Path(data_dir) / "terminals")
+    """Another registered kiosk's certificate and key from the stub root, in <data>/terminals/."""
+    config = ServiceConfig(data_dir)
+    return issue_registered_terminal(config.pki, config.registry, terminal_id, Path(data_dir) / "terminals")
 
 
 REFUSED_CARDS = (

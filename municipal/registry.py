@@ -1,6 +1,6 @@
 """The stub's SQLite registry: municipalities and their rules, residents, family
 registers, seal registrations, tax records, cards, and the protocol's own records
-(challenges, sessions, issuances, voided requests, audit).
+(terminals, challenges, sessions, issuances, voided requests, audit).
 
 Every unit of work (a request's read, or its one write) runs inside its own
 transaction on a connection it holds alone, so two requests never share mutable state
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from municipal.revocation import REVOCATION_SCHEMA
 
-REGISTRY_VERSION = 2  # PRAGMA user_version: demo data of an older layout is recreated
+REGISTRY_VERSION = 3  # PRAGMA user_version: demo data of an older layout is recreated
 SCHEMA = """
 CREATE TABLE municipalities (
     code TEXT PRIMARY KEY, name TEXT NOT NULL, mayor TEXT NOT NULL, hours TEXT NOT NULL,
@@ -61,12 +61,20 @@ CREATE TABLE tax_records (
 CREATE TABLE cards (
     cert_sha256 TEXT PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(id), card_id TEXT NOT NULL,
     issued_on TEXT NOT NULL);
+-- The center's list of terminals (municipal.terminals): a client certificate TLS
+-- accepted is a terminal's only while its serial (lower-case hex) is listed here.
+CREATE TABLE terminals (
+    terminal_id TEXT NOT NULL, serial TEXT NOT NULL, registered_at INTEGER NOT NULL,
+    PRIMARY KEY (terminal_id, serial));
 CREATE TABLE challenges (
     id TEXT PRIMARY KEY, terminal TEXT NOT NULL, nonce BLOB NOT NULL, expires_at REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0);
+-- The indexes on expires_at and at: municipal.housekeeping deletes rows past their life by them.
+CREATE INDEX challenges_expiry ON challenges (expires_at);
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY, terminal TEXT NOT NULL, resident TEXT NOT NULL, cert_sha256 TEXT NOT NULL,
     expires_at REAL NOT NULL);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
 CREATE TABLE issuances (
     request_id TEXT PRIMARY KEY, session TEXT NOT NULL REFERENCES sessions(id), terminal TEXT NOT NULL,
     request TEXT NOT NULL, serial TEXT NOT NULL UNIQUE, pdf BLOB NOT NULL, manifest TEXT NOT NULL,
@@ -75,11 +83,14 @@ CREATE TABLE issuances (
     print_by REAL NOT NULL);
 CREATE INDEX issuances_open ON issuances (state, print_by);
 -- A request the kiosk voided before (or without) its issuance being recorded: the
--- request id can never produce a document afterwards.
-CREATE TABLE voided_requests (request_id TEXT PRIMARY KEY, terminal TEXT NOT NULL, at REAL NOT NULL);
+-- request id can never produce a document for that terminal afterwards.
+CREATE TABLE voided_requests (
+    request_id TEXT NOT NULL, terminal TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (terminal, request_id));
+CREATE INDEX voided_requests_at ON voided_requests (at);
 CREATE TABLE audit (
     at REAL NOT NULL, event TEXT NOT NULL, terminal TEXT, session TEXT, request TEXT,
     outcome TEXT NOT NULL);
+CREATE INDEX audit_at ON audit (at);
 """
 
 # Seed columns that may be left out, with their defaults.

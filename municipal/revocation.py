@@ -2,9 +2,10 @@
 and an OCSP responder.
 
 The registry is the only state: every check, CRL and OCSP answer reads it afresh, so
-a revocation takes effect on the very next request. CRLs are signed by the CA
-itself; OCSP answers by the CA's delegated responder (EKU OCSPSigning, in PkiFiles
-as jpki-auth-ocsp / jpki-sign-ocsp), so a CA key never signs on every request.
+a revocation takes effect on the very next request, within an open session too. CRLs
+are signed by the CA itself; OCSP answers by the CA's delegated responder (EKU
+OCSPSigning, in PkiFiles as jpki-auth-ocsp / jpki-sign-ocsp), so a CA key never signs
+on every request.
 """
 from __future__ import annotations
 
@@ -31,14 +32,16 @@ from municipal.verification import Refused
 REVOCATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS revoked_certificates (
     issuer BLOB NOT NULL, serial TEXT NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT NOT NULL,
-    PRIMARY KEY (issuer, serial));
+    cert_sha256 TEXT NOT NULL, PRIMARY KEY (issuer, serial));
+CREATE INDEX IF NOT EXISTS revoked_certificates_by_sha256 ON revoked_certificates (cert_sha256);
 CREATE TABLE IF NOT EXISTS revoked_terminals (
     terminal_id TEXT NOT NULL, serial TEXT NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT NOT NULL,
     PRIMARY KEY (terminal_id, serial));
 CREATE TABLE IF NOT EXISTS crl_numbers (issuer BLOB PRIMARY KEY, last INTEGER NOT NULL);
 """
 # revoked_certificates.issuer is the DER of the issuer's Name; serials are lower-case
-# hex (up to 20 octets, past SQLite's 64-bit integers); revoked_at is Unix seconds.
+# hex (up to 20 octets, past SQLite's 64-bit integers); revoked_at is Unix seconds;
+# cert_sha256 is the certificate's fingerprint, all an open session keeps of its card.
 # revoked_terminals.serial '' revokes every certificate of that terminal id.
 EVERY_CERTIFICATE = ""
 # A CRL is built on each request; nextUpdate only tells an offline verifier how long
@@ -50,7 +53,7 @@ CRL_PATHS = {"auth": f"{API}/crl/auth.crl", "sign": f"{API}/crl/sign.crl"}
 OCSP_PATH = f"{API}/ocsp"
 
 
-def _hex(serial_number: int) -> str:
+def serial_hex(serial_number: int) -> str:
     return format(serial_number, "x")
 
 
@@ -69,7 +72,7 @@ def _reason_flag(reason: str) -> x509.ReasonFlags | None:
 
 
 @contextmanager
-def _writing(registry_or_conn):
+def writing(registry_or_conn):
     """A Registry gets a transaction of its own; a connection is the caller's transaction."""
     if isinstance(registry_or_conn, sqlite3.Connection):
         yield registry_or_conn
@@ -80,13 +83,11 @@ def _writing(registry_or_conn):
 
 # --- the checks the service makes on each request ---------------------------------
 
-def check_terminal(conn, cert: x509.Certificate) -> None:
-    """Refuse (terminal_revoked) a terminal whose certificate, or whose whole terminal
-    id, was revoked."""
-    row = conn.execute("SELECT 1 FROM revoked_terminals WHERE terminal_id = ? AND serial IN (?, ?)",
-                       (_terminal_id(cert), EVERY_CERTIFICATE, _hex(cert.serial_number))).fetchone()
-    if row is not None:
-        raise Refused("terminal_revoked", "this terminal or its certificate was revoked")
+def terminal_revoked(conn, terminal_id: str, serial: str) -> bool:
+    """Whether the terminal's certificate, or its whole terminal id, was revoked
+    (municipal.terminals.check_terminal refuses it)."""
+    return conn.execute("SELECT 1 FROM revoked_terminals WHERE terminal_id = ? AND serial IN (?, ?)",
+                        (terminal_id, EVERY_CERTIFICATE, serial)).fetchone() is not None
 
 
 def check_card_not_revoked(conn, cert: x509.Certificate) -> None:
@@ -95,9 +96,16 @@ def check_card_not_revoked(conn, cert: x509.Certificate) -> None:
         raise Refused("certificate_revoked", "the card's certificate was revoked")
 
 
+def check_session_card_not_revoked(conn, card_sha256: str) -> None:
+    """Refuse (certificate_revoked) a session whose card certificate was revoked after
+    the session opened: at its next issuance, not when the session expires."""
+    if conn.execute("SELECT 1 FROM revoked_certificates WHERE cert_sha256 = ?", (card_sha256,)).fetchone():
+        raise Refused("certificate_revoked", "the card's certificate was revoked during the session")
+
+
 def _revocation(conn, issuer: x509.Name, serial_number: int):
     return conn.execute("SELECT revoked_at, reason FROM revoked_certificates WHERE issuer = ? AND serial = ?",
-                        (issuer.public_bytes(), _hex(serial_number))).fetchone()
+                        (issuer.public_bytes(), serial_hex(serial_number))).fetchone()
 
 
 # --- revoking ---------------------------------------------------------------------
@@ -105,24 +113,28 @@ def _revocation(conn, issuer: x509.Name, serial_number: int):
 def revoke_card(registry_or_conn, cert: x509.Certificate, reason: x509.ReasonFlags) -> bool:
     """Revoke one card certificate (by issuer and serial). False if it already was:
     the first revocation's time and reason stand, as a CRL entry never changes."""
-    with _writing(registry_or_conn) as conn:
-        cursor = conn.execute("INSERT OR IGNORE INTO revoked_certificates VALUES (?,?,?,?)",
-                              (cert.issuer.public_bytes(), _hex(cert.serial_number), int(time.time()),
-                               reason.value))
+    with writing(registry_or_conn) as conn:
+        cursor = conn.execute("INSERT OR IGNORE INTO revoked_certificates VALUES (?,?,?,?,?)",
+                              (cert.issuer.public_bytes(), serial_hex(cert.serial_number), int(time.time()),
+                               reason.value, cert_sha256(cert.public_bytes(serialization.Encoding.DER))))
         return cursor.rowcount == 1
 
 
 def revoke_terminal(registry_or_conn, terminal: str | x509.Certificate, reason: x509.ReasonFlags) -> bool:
     """Revoke a terminal id (all its certificates, past and future: a stolen or retired
-    kiosk) or one terminal certificate (a re-keyed kiosk keeps its id). False if it
-    already was."""
+    kiosk) or one terminal certificate (a re-keyed kiosk keeps its id), and take it off
+    the list of terminals. False if it already was revoked."""
     if isinstance(terminal, x509.Certificate):
-        key = (_terminal_id(terminal), _hex(terminal.serial_number))
+        key = (_terminal_id(terminal), serial_hex(terminal.serial_number))
     else:
         key = (terminal, EVERY_CERTIFICATE)
-    with _writing(registry_or_conn) as conn:
+    with writing(registry_or_conn) as conn:
         cursor = conn.execute("INSERT OR IGNORE INTO revoked_terminals VALUES (?,?,?,?)",
                               (*key, int(time.time()), reason.value))
+        if key[1] == EVERY_CERTIFICATE:
+            conn.execute("DELETE FROM terminals WHERE terminal_id = ?", (key[0],))
+        else:
+            conn.execute("DELETE FROM terminals WHERE terminal_id = ? AND serial = ?", key)
         return cursor.rowcount == 1
 
 
@@ -193,6 +205,10 @@ def _issuer_hashes(ca: x509.Certificate, algorithm: hashes.HashAlgorithm) -> tup
 _UNKNOWN = (ocsp.OCSPCertStatus.UNKNOWN, None, None)
 
 
+def _malformed() -> ocsp.OCSPResponse:
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+
+
 def _status(conn, issuer: x509.Name, serial_number: int) -> tuple:
     """(status, revocation time, reason) of a certificate of ours: revoked if the
     registry says so, else good (RFC 6960 2.2: good means not revoked)."""
@@ -211,10 +227,13 @@ def ocsp_response(conn, request_der: bytes, authorities: list[Authority],
         request = ocsp.load_der_ocsp_request(request_der)
         algorithm = request.hash_algorithm
         nonces = [ext.value for ext in request.extensions if isinstance(ext.value, x509.OCSPNonce)]
-    except (ValueError, UnsupportedAlgorithm, NotImplementedError):
+    except (ValueError, UnsupportedAlgorithm, NotImplementedError, x509.DuplicateExtension):
         # NotImplementedError: several certificates in one request, which cryptography
         # (and so this responder) does not take.
-        return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        return _malformed()
+    if (len(request.issuer_name_hash) != algorithm.digest_size or len(request.issuer_key_hash) != algorithm.digest_size
+            or request.serial_number < 0):
+        return _malformed()  # a CertID no certificate can have
     cert_id = (request.issuer_name_hash, request.issuer_key_hash)
     authority = next((a for a in authorities if _issuer_hashes(a.ca.cert, algorithm) == cert_id), None)
     if authority is None:

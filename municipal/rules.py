@@ -14,6 +14,7 @@ from municipal.verification import Refused
 
 RESIDENCE_DOCUMENTS = ("residence_record", "residence_record_items")
 FAMILY_REGISTER_DOCUMENTS = ("family_register_full", "family_register_individual", "family_register_annex")
+WHOLE_REGISTER_DOCUMENTS = ("family_register_full", "family_register_annex")  # every person of the register
 MAX_COPIES = 10
 
 
@@ -99,10 +100,21 @@ def current_fiscal_year(today: dt.date) -> int:
 
 
 def household_members(conn: sqlite3.Connection, household: str, today: dt.date) -> list[sqlite3.Row]:
-    """Members a 住民票 may show: never anyone removed or moved out."""
+    """The household today: never anyone removed or moved out."""
     rows = conn.execute("SELECT * FROM residents WHERE household = ? AND removed_on IS NULL ORDER BY position",
                         (household,)).fetchall()
     return [r for r in rows if not _on_or_before(r["moved_out_on"], today)]
+
+
+def shown_to_others(members: list[sqlite3.Row]) -> list[sqlite3.Row]:
+    """Members another resident's 住民票 may show: a protection measure keeps a person
+    off every document but her own, and hers are issued at the counter only."""
+    return [m for m in members if not m["protected"]]
+
+
+def protected_head(members: list[sqlite3.Row]) -> bool:
+    """世帯主・続柄 would name a protected head of household on everyone's 住民票."""
+    return any(m["protected"] and m["relationship"] == "世帯主" for m in members)
 
 
 def document_offers(conn: sqlite3.Connection, resident: sqlite3.Row, now: dt.datetime) -> list[DocumentOffer]:
@@ -126,8 +138,9 @@ def document_offers(conn: sqlite3.Connection, resident: sqlite3.Row, now: dt.dat
         options, members = ((), ())
         if kind in RESIDENCE_DOCUMENTS:
             options, members = _residence_choices(conn, resident, municipality, today)
-        offers.append(DocumentOffer(type=kind, fee_yen=fees[kind], available=refusal is None, refusal=refusal,
-                                    opening_hours=hours, options=options, members=members, max_copies=MAX_COPIES))
+        offers.append(DocumentOffer(type=kind, municipality=municipality["code"], fee_yen=fees[kind],
+                                    available=refusal is None, refusal=refusal, opening_hours=hours, options=options,
+                                    members=members, max_copies=MAX_COPIES))
     offers += _family_register_offers(conn, resident, now)
     return offers
 
@@ -154,8 +167,11 @@ def tax_record(conn: sqlite3.Connection, resident: str, today: dt.date) -> sqlit
 
 
 def _residence_choices(conn, resident, municipality, today):
-    members = household_members(conn, resident["household"], today)
-    options = ["relationship"]
+    """The members and options offered are those the document may show: a protected
+    member is left out of both, so even her nationality does not add an option."""
+    everyone = household_members(conn, resident["household"], today)
+    members = shown_to_others(everyone)
+    options = [] if protected_head(everyone) else ["relationship"]
     if any(m["nationality"] is None and m["family_register"] for m in members):
         options.append("domicile")
     if municipality["my_number_allowed"]:
@@ -169,7 +185,10 @@ def _residence_choices(conn, resident, municipality, today):
 
 def _family_register_offers(conn, resident, now) -> list[DocumentOffer]:
     """Family-register documents come from the municipality holding the register,
-    at its fees and hours; a register elsewhere needs the resident's registration."""
+    at its fees and hours; a register elsewhere needs the resident's registration.
+    A document of the whole register would show a protected person (the 附票 her
+    address) to someone else: counter_only, whatever the hour, as for any resident
+    the store may not serve, so the answer reveals nothing more."""
     if resident["family_register"] is None:
         return []
     register_municipality = conn.execute(
@@ -177,16 +196,29 @@ def _family_register_offers(conn, resident, now) -> list[DocumentOffer]:
         (resident["family_register"],)).fetchone()
     home = conn.execute("SELECT municipality FROM households WHERE id = ?", (resident["household"],)).fetchone()
     fees = _fees(conn, register_municipality["code"])
-    if register_municipality["code"] != home["municipality"] and not resident["family_register_enrolled"]:
-        refusal = "family_register_not_enrolled"
-    elif not family_register_open(register_municipality, now):
-        refusal = "service_closed"
-    else:
-        refusal = None
+    not_enrolled = register_municipality["code"] != home["municipality"] and not resident["family_register_enrolled"]
+    shows_protected = _register_holds_someone_protected(conn, resident)
+    open_now = family_register_open(register_municipality, now)
     hours = family_register_hours(register_municipality).text()
-    return [DocumentOffer(type=kind, fee_yen=fees[kind], available=refusal is None, refusal=refusal,
-                          opening_hours=hours, max_copies=MAX_COPIES)
-            for kind in FAMILY_REGISTER_DOCUMENTS if kind in fees]
+    offers = []
+    for kind in (k for k in FAMILY_REGISTER_DOCUMENTS if k in fees):
+        if not_enrolled:
+            refusal = "family_register_not_enrolled"
+        elif shows_protected and kind in WHOLE_REGISTER_DOCUMENTS:
+            refusal = "counter_only"
+        else:
+            refusal = None if open_now else "service_closed"
+        offers.append(DocumentOffer(type=kind, municipality=register_municipality["code"], fee_yen=fees[kind],
+                                    available=refusal is None, refusal=refusal, opening_hours=hours,
+                                    max_copies=MAX_COPIES))
+    return offers
+
+
+def _register_holds_someone_protected(conn, resident) -> bool:
+    """Whether the resident's family register holds anyone else under a protection measure."""
+    return conn.execute("SELECT 1 FROM register_persons p JOIN residents r ON r.id = p.resident"
+                        " WHERE p.register = ? AND r.protected AND r.id != ?",
+                        (resident["family_register"], resident["id"])).fetchone() is not None
 
 
 def check_request(offers: list[DocumentOffer], document_type: str, copies: int, options) -> DocumentOffer:

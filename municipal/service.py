@@ -13,11 +13,13 @@ the stored document; an issuance not confirmed by its print-by time is voided.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from contextlib import asynccontextmanager
@@ -27,18 +29,23 @@ from pathlib import Path
 from cryptography import x509
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from municipal.documents import prepare_document
+from municipal.housekeeping import AUDIT_RETENTION_DAYS, DAY_S, PURGE_EVERY_S, Lives, keep_bounded
+from municipal.http_guard import API_BODY_LIMIT, BodyLimit, http_error
 from municipal.pki import JST, PkiFiles, cert_sha256
-from municipal.protocol import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest, OutcomeAnswer,
-                                PageDigest, SessionAnswer, SessionRequest, sign_manifest)
+from municipal.protocol import (API, REQUEST_ID_PATTERN, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
+                                OutcomeAnswer, PageDigest, SessionAnswer, SessionRequest, sign_manifest)
 from municipal.registry import Registry
 from municipal.rendering import CertificateRenderer
-from municipal.revocation import check_card_not_revoked, check_terminal, revocation_routes
+from municipal.revocation import check_card_not_revoked, check_session_card_not_revoked, revocation_routes
 from municipal.rules import check_request, check_resident, document_offers
+from municipal.terminals import check_terminal, terminal_id_of
 from municipal.verification import Refused, verify_auth_certificate, verify_challenge_signature
 
 log = logging.getLogger("municipal")
@@ -46,8 +53,9 @@ log = logging.getLogger("municipal")
 CHALLENGE_TTL_S = 60.0
 SESSION_TTL_S = 600.0  # several documents in one visit without a new PIN
 PRINT_DEADLINE_S = 600.0  # printing can take minutes; unconfirmed after this, the request is void
+SERIAL_ATTEMPTS = 3  # a serial has 40 random bits per municipality and day: a second collision is a bug
 # Test-only faults, switched on from the command line, to prove the kiosk refuses them.
-KNOWN_FAULTS = {"manifest-other-card"}
+KNOWN_FAULTS = {"manifest-other-card", "manifest-fee"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,14 @@ class ServiceConfig:
     pretend_now: dt.datetime | None = None
     print_deadline_s: float = PRINT_DEADLINE_S
     render_processes: int = 0  # 0: certificates render on the event loop
+    # The audit's retention (challenges, sessions and voided request ids go after their
+    # own life), and how often the registry is purged (shorter only in benchmarks/soak.py).
+    audit_retention_days: float = AUDIT_RETENTION_DAYS
+    purge_every_s: float = PURGE_EVERY_S
+
+    @property
+    def housekeeping_lives(self) -> Lives:
+        return Lives(voided_request_s=SESSION_TTL_S, audit_s=self.audit_retention_days * DAY_S)
 
     @property
     def pki(self) -> PkiFiles:
@@ -107,44 +123,72 @@ def refusal_response(request: Request, exc: Refused) -> JSONResponse:
 
 
 async def parse(request: Request, model):
+    """The body as `model`, parsed by pydantic's own JSON reader: invalid JSON (a lone
+    surrogate, bytes that are not UTF-8, nesting past its depth limit) and wrong types
+    ("2" or true for a number) are a bad request."""
     try:
-        return model.model_validate(await request.json())
-    except (ValidationError, ValueError):
+        return model.model_validate_json(await request.body())
+    except ValidationError:
         raise Refused("bad_request", f"the body is not a valid {model.__name__}", 400) from None
+
+
+def check_request_id(request_id: str) -> str:
+    """A request id in a URL is held to the same format as in a body."""
+    if re.fullmatch(REQUEST_ID_PATTERN, request_id) is None:
+        raise Refused("bad_request", "the request id is not 8-64 letters, digits, '-' or '_'", 400)
+    return request_id
+
+
+def internal_error_handler(registry: Registry):
+    """A bug answers 500 with a code, never a stack trace, and is audited with an
+    error id that is also in the log beside the traceback."""
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        error_id = secrets.token_hex(4)
+        log.error("internal_error id=%s %s %s", error_id, request.method, request.url.path, exc_info=exc)
+        async with registry.writing() as conn:
+            audit(conn, request.scope.get("kiosk.event", "request"), f"internal_error:{error_id}",
+                  request.scope.get("kiosk.terminal"), request.scope.get("kiosk.session"),
+                  request.scope.get("kiosk.request"))
+        return JSONResponse({"code": "internal_error", "message": f"internal error {error_id}"}, status_code=500)
+    return handle
 
 
 def build_app(config: ServiceConfig) -> Starlette:
     registry = config.registry
     auth_ca = x509.load_pem_x509_certificate(config.pki.auth_ca.read_bytes())
-    signer_key = config.pki.load("municipal-signer").key
+    with registry.reading() as conn:
+        signer_keys = {row["code"]: config.pki.municipal_signer(row["code"]).key
+                       for row in conn.execute("SELECT code FROM municipalities")}
     japan_now = japan_clock(config.pretend_now)
     renderer = CertificateRenderer(config.render_processes)
 
     @asynccontextmanager
     async def lifespan(app):
         await renderer.start()
+        housekeeping = asyncio.create_task(keep_bounded(registry, config.housekeeping_lives, config.purge_every_s))
         try:
             yield
         finally:
+            housekeeping.cancel()
             renderer.close()
 
     def terminal_of(request: Request) -> str:
-        """The kiosk's identity is the CN of the client certificate TLS verified; a
-        revoked terminal is refused on its next request."""
+        """The kiosk's identity is the CN of the client certificate TLS verified, if it
+        is a registered terminal's (municipal.terminals); a revoked terminal is refused
+        on its next request."""
         der = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_der")
         if not der:
             raise Refused("terminal_unauthenticated", "no terminal certificate", 401)
         cert = x509.load_der_x509_certificate(der)
-        terminal = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
-        request.scope["kiosk.terminal"] = terminal
+        request.scope["kiosk.terminal"] = terminal_id_of(cert)  # audited even when refused
         with registry.reading() as conn:
-            check_terminal(conn, cert)
-        return terminal
+            return check_terminal(conn, cert)
 
     def audited(event: str):
         """Record every refusal in the audit log, in its own transaction."""
         def wrap(handler):
             async def endpoint(request: Request):
+                request.scope["kiosk.event"] = event
                 try:
                     return await handler(request)
                 except Refused as exc:
@@ -243,7 +287,8 @@ def build_app(config: ServiceConfig) -> Starlette:
         now = japan_now()
         with registry.reading() as conn:
             session = open_session(conn, body.session_id, terminal)
-            if conn.execute("SELECT 1 FROM voided_requests WHERE request_id = ?", (body.request_id,)).fetchone():
+            check_session_card_not_revoked(conn, session["cert_sha256"])
+            if voided_before_issue(conn, terminal, body.request_id):
                 raise Refused("request_closed", "the request was voided", 409)
             done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()
             if done is not None:
@@ -255,43 +300,59 @@ def build_app(config: ServiceConfig) -> Starlette:
                 offer = check_request(document_offers(conn, resident, now), body.document_type, body.copies,
                                       body.options)
                 prepared = prepare_document(conn, body.document_type, session["resident"], body.options,
-                                            now.date(), signer_key)
+                                            now.date(), signer_keys)
         if audit_replay:
             async with registry.writing() as conn:
                 audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
             return answer
-        rendered = await renderer.render(prepared.record, prepared.code)
-        fingerprint = session["cert_sha256"]
-        if "manifest-other-card" in config.faults:
+        fee_yen = offer.fee_yen * body.copies
+        if "manifest-fee" in config.faults:  # signed, but ten times the fee the resident was offered
+            fee_yen *= 10
+        for _ in range(SERIAL_ATTEMPTS):
+            rendered = await renderer.render(prepared.record, prepared.code)
+            fingerprint = session["cert_sha256"]
+            if "manifest-other-card" in config.faults:
+                with registry.reading() as conn:
+                    fingerprint = conn.execute("SELECT cert_sha256 FROM cards WHERE cert_sha256 != ? LIMIT 1",
+                                               (fingerprint,)).fetchone()["cert_sha256"]
+            issued_at = time.time()
+            print_by = issued_at + config.print_deadline_s
+            manifest = Manifest(
+                request_id=body.request_id, session_id=body.session_id, terminal_id=terminal,
+                certificate_sha256=fingerprint, document_type=body.document_type, options=body.options,
+                copies=body.copies, fee_yen=fee_yen,
+                pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(rendered.page_sha256, 1)),
+                pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=prepared.serial,
+                issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=prepared.municipality)
+            signature = sign_manifest(manifest, signer_keys[prepared.municipality])
+            async with registry.writing() as conn:
+                # A concurrent duplicate or a void may have landed while we rendered.
+                if voided_before_issue(conn, terminal, body.request_id):
+                    raise Refused("request_closed", "the request was voided", 409)
+                done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()
+                if done is not None:
+                    audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
+                    return stored_answer(conn, done, request_json, terminal)
+                if conn.execute("SELECT 1 FROM issuances WHERE serial = ?", (prepared.serial,)).fetchone():
+                    # Another document has this serial: make the document again under a new one.
+                    audit(conn, "issuance", "serial_collision", terminal, body.session_id, body.request_id)
+                else:
+                    void_overdue(conn)
+                    conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,?,'issued',?,?)", (
+                        body.request_id, body.session_id, terminal, request_json, prepared.serial, rendered.pdf,
+                        manifest.model_dump_json(), signature, json.dumps(prepared.content, ensure_ascii=False),
+                        prepared.code, issued_at, print_by))
+                    audit(conn, "issuance", "issued", terminal, body.session_id, body.request_id)
+                    return JSONResponse(IssuanceAnswer(pdf=_b64(rendered.pdf), manifest=manifest,
+                                                       manifest_signature=_b64(signature)).model_dump(mode="json"))
             with registry.reading() as conn:
-                fingerprint = conn.execute("SELECT cert_sha256 FROM cards WHERE cert_sha256 != ? LIMIT 1",
-                                           (fingerprint,)).fetchone()["cert_sha256"]
-        issued_at = time.time()
-        print_by = issued_at + config.print_deadline_s
-        manifest = Manifest(
-            request_id=body.request_id, session_id=body.session_id, terminal_id=terminal,
-            certificate_sha256=fingerprint, document_type=body.document_type, options=body.options,
-            copies=body.copies, fee_yen=offer.fee_yen * body.copies,
-            pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(rendered.page_sha256, 1)),
-            pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=prepared.serial,
-            issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=prepared.municipality)
-        signature = sign_manifest(manifest, signer_key)
-        async with registry.writing() as conn:
-            # A concurrent duplicate or a void may have landed while we rendered.
-            if conn.execute("SELECT 1 FROM voided_requests WHERE request_id = ?", (body.request_id,)).fetchone():
-                raise Refused("request_closed", "the request was voided", 409)
-            done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()
-            if done is not None:
-                audit(conn, "issuance", "replayed", terminal, body.session_id, body.request_id)
-                return stored_answer(conn, done, request_json, terminal)
-            void_overdue(conn)
-            conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,?,'issued',?,?)", (
-                body.request_id, body.session_id, terminal, request_json, prepared.serial, rendered.pdf,
-                manifest.model_dump_json(), signature, json.dumps(prepared.content, ensure_ascii=False),
-                prepared.code, issued_at, print_by))
-            audit(conn, "issuance", "issued", terminal, body.session_id, body.request_id)
-        return JSONResponse(IssuanceAnswer(pdf=_b64(rendered.pdf), manifest=manifest,
-                                           manifest_signature=_b64(signature)).model_dump(mode="json"))
+                prepared = prepare_document(conn, body.document_type, session["resident"], body.options,
+                                            now.date(), signer_keys)
+        raise Refused("internal_error", "no free serial for the document", 503)
+
+    def voided_before_issue(conn, terminal: str, request_id: str) -> bool:
+        return conn.execute("SELECT 1 FROM voided_requests WHERE terminal = ? AND request_id = ?",
+                            (terminal, request_id)).fetchone() is not None
 
     def void_overdue(conn) -> None:
         """A request not confirmed printed by its print-by time is void as a whole."""
@@ -305,7 +366,8 @@ def build_app(config: ServiceConfig) -> Starlette:
         @audited(new_state)
         async def endpoint(request: Request):
             terminal = terminal_of(request)
-            request_id = request.scope["kiosk.request"] = request.path_params["request_id"]
+            request_id = check_request_id(request.path_params["request_id"])
+            request.scope["kiosk.request"] = request_id
             refusal = None
             # One transaction, committed even if this request is then refused (the
             # overdue voids stand), so a refusal is raised only after it.
@@ -314,15 +376,16 @@ def build_app(config: ServiceConfig) -> Starlette:
                 row = conn.execute("SELECT state, terminal FROM issuances WHERE request_id = ?",
                                    (request_id,)).fetchone()
                 if row is not None and row["terminal"] != terminal:
-                    row = None  # another terminal's request is as good as unknown here
-                if row is None and new_state == "voided":
+                    # Another terminal's request: refused as unknown, and left as it is.
+                    refusal = Refused("request_unknown", "no such issuance for this terminal", 404)
+                elif row is None and new_state == "voided":
                     # Voided before it was recorded (the kiosk gave up waiting): the
-                    # request id can never produce a document now.
+                    # request id can never produce a document for this terminal now.
                     conn.execute("INSERT OR IGNORE INTO voided_requests VALUES (?,?,?)",
                                  (request_id, terminal, time.time()))
                     audit(conn, "voided", "before_issue", terminal, request=request_id)
                     return JSONResponse(OutcomeAnswer(request_id=request_id, state="voided").model_dump())
-                if row is None:
+                elif row is None:
                     refusal = Refused("request_unknown", "no such issuance for this terminal", 404)
                 elif row["state"] not in ("issued", new_state):
                     refusal = Refused("request_closed", f"the issuance is already {row['state']}", 409)
@@ -344,4 +407,7 @@ def build_app(config: ServiceConfig) -> Starlette:
         Route(f"{API}/issuances/{request_id_path}/void", outcome("voided"), methods=["POST"]),
         *revocation_routes(config),
     ]
-    return Starlette(routes=routes, exception_handlers={Refused: refusal_response}, lifespan=lifespan)
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=API_BODY_LIMIT)],
+                     exception_handlers={Refused: refusal_response, HTTPException: http_error,
+                                         Exception: internal_error_handler(registry)},
+                     lifespan=lifespan)

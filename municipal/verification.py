@@ -25,7 +25,7 @@ def verify_auth_certificate(der: bytes, ca: x509.Certificate, now: dt.datetime) 
     (certificate_policy). Revocation is municipal.revocation's check."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion: an X.509 v2, say
         raise Refused("certificate_invalid", "the certificate does not parse") from None
     if cert.issuer != ca.subject:
         raise Refused("certificate_untrusted", "the certificate was not issued by the JPKI authentication CA")

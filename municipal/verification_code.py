@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 PREFIX = "KV1"
+_SERIAL = re.compile(r"[0-9A-Z]{1,16}(-[0-9A-Z]{1,16}){0,3}", re.ASCII)  # <municipality>-<yyyymmdd>-<hex>
 _P256_HALF = 32
 
 
@@ -69,7 +71,7 @@ def make_code(serial: str, digest: str, key: ec.EllipticCurvePrivateKey) -> str:
 def serial_of(code: str) -> str:
     """The serial a code names, or ValueError if it is not shaped like a code."""
     parts = code.strip().upper().split(".")
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1]:
+    if len(parts) != 3 or parts[0] != PREFIX or not _SERIAL.fullmatch(parts[1]):
         raise ValueError("not a certificate verification code")
     return parts[1]
 

@@ -15,6 +15,8 @@ from kiosk.issuance_client import IssuanceClient, ServiceRefused, ServiceUnreach
 from municipal.cli import card_path
 from municipal.pki import PkiFiles, STUB_ROOT_NAME, issue_auth_certificate, make_ca
 from municipal.protocol import IssuanceRequest
+from municipal.service import ServiceConfig
+from municipal.terminals import register_terminal
 
 
 def client_for(url, stub_data, cert=None, key=None):
@@ -34,8 +36,10 @@ def open_session(client, card: CardFile):
 
 
 def write_terminal(stub_data, tmp_path, root, name):
+    """A terminal certificate from `root`, on the stub's list of terminals."""
     terminal = PkiFiles.issue_terminal(root, name)
     terminal.write(tmp_path, name)
+    register_terminal(ServiceConfig(stub_data).registry, terminal.cert)
     return tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
 
 

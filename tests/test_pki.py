@@ -110,14 +110,14 @@ def test_a_bad_my_number_is_refused_before_issue():
 
 def test_pki_files_include_the_signature_ca(tmp_path):
     pki = PkiFiles(tmp_path)
-    pki.create("KIOSK-TEST")
+    pki.create("KIOSK-TEST", {"999001": "架空県みどり市"})
     assert pki.signature_ca == tmp_path / "jpki-sign-ca.pem" and (tmp_path / "jpki-sign-ca.key").exists()
     assert pki.load("jpki-sign-ca").cert.subject == JPKI_SIGNATURE_CA_NAME
 
 
 def test_each_jpki_ca_has_a_delegated_ocsp_responder(tmp_path):
     pki = PkiFiles(tmp_path)
-    pki.create("KIOSK-TEST")
+    pki.create("KIOSK-TEST", {"999001": "架空県みどり市"})
     for stem, path in (("jpki-auth", pki.auth_ocsp_responder), ("jpki-sign", pki.signature_ocsp_responder)):
         ca, responder = pki.load(f"{stem}-ca").cert, pki.load(f"{stem}-ocsp").cert
         assert path == tmp_path / f"{stem}-ocsp.pem"
@@ -129,7 +129,7 @@ def test_each_jpki_ca_has_a_delegated_ocsp_responder(tmp_path):
 
 def test_another_terminal_is_issued_from_the_stub_root(tmp_path):
     pki = PkiFiles(tmp_path / "pki")
-    pki.create("KIOSK-0001")
+    pki.create("KIOSK-0001", {"999001": "架空県みどり市"})
     cert_path, key_path = pki.new_terminal("KIOSK-0002", tmp_path / "out")
     terminal = KeyAndCert.read(tmp_path / "out", "KIOSK-0002")
     assert (cert_path, key_path) == (tmp_path / "out" / "KIOSK-0002.pem", tmp_path / "out" / "KIOSK-0002.key")

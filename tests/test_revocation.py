@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import ssl
+import uuid
 from contextlib import closing
 
 import httpx
@@ -15,14 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from benchmarks.fuzz_center import der_cert_id, der_integer, der_ocsp_request
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path, main
 from municipal.pki import JPKI_AUTH_CA_NAME, KeyAndCert, PkiFiles, issue_auth_certificate, make_ca
+from municipal.protocol import IssuanceRequest
 from municipal.refusal_material import RESIDENT, seeded_card
-from municipal.registry import Registry
+from municipal.registry import SCHEMA, Registry
 from municipal.revocation import (REVOCATION_SCHEMA, Authority, build_crl, check_card_not_revoked,
-                                  check_terminal, load_authorities, ocsp_response, revoke_card,
-                                  revoke_terminal)
+                                  load_authorities, ocsp_response, revoke_card, revoke_terminal)
+from municipal.terminals import check_terminal, register_terminal
 from municipal.verification import Refused
 from tests.test_issuance_service import client_for, open_session
 
@@ -34,16 +37,16 @@ KEY_COMPROMISE = x509.ReasonFlags.key_compromise
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> PkiFiles:
     pki = PkiFiles(tmp_path_factory.mktemp("pki"))
-    pki.create("KIOSK-0001")
+    pki.create("KIOSK-0001", {"999001": "架空県みどり市"})
     return pki
 
 
 @pytest.fixture
 def registry(tmp_path) -> Registry:
-    """A registry with the revocation tables only: these checks need no residents."""
+    """A registry's tables without residents: these checks need none."""
     registry = Registry(tmp_path / "registry.sqlite")
     with closing(sqlite3.connect(registry.path)) as conn:
-        conn.executescript(REVOCATION_SCHEMA)
+        conn.executescript(SCHEMA + REVOCATION_SCHEMA)
     return registry
 
 
@@ -110,6 +113,8 @@ def test_a_revoked_terminal_id_refuses_every_certificate_of_that_terminal(pki, r
     root = pki.load("root")
     old, new, other = (PkiFiles.issue_terminal(root, name).cert
                        for name in ("KIOSK-0001", "KIOSK-0001", "KIOSK-0002"))
+    for cert in (old, new, other):
+        register_terminal(registry, cert)
     revoke_terminal(registry, "KIOSK-0001", x509.ReasonFlags.cessation_of_operation)
     with registry.reading() as conn:
         for cert in (old, new):
@@ -122,6 +127,8 @@ def test_a_revoked_terminal_id_refuses_every_certificate_of_that_terminal(pki, r
 def test_a_revoked_terminal_certificate_spares_the_terminals_next_certificate(pki, registry):
     root = pki.load("root")
     old, new = (PkiFiles.issue_terminal(root, "KIOSK-0001").cert for _ in range(2))
+    for cert in (old, new):
+        register_terminal(registry, cert)
     revoke_terminal(registry, old, x509.ReasonFlags.superseded)
     with registry.reading() as conn:
         with pytest.raises(Refused):
@@ -191,6 +198,22 @@ def test_a_malformed_ocsp_request_gets_malformed_request(pki, registry, body):
     assert answer.response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
 
 
+def test_an_ocsp_request_no_certificate_could_make_gets_malformed_request(pki, registry):
+    """Found by fuzzing (each was a 500): two nonces, an issuer hash of the wrong
+    length, a negative serial."""
+    ca = pki.load("jpki-auth-ca")
+    real = ocsp.load_der_ocsp_request(ocsp_request(new_card_certificate(ca), ca.cert, hashes.SHA256()))
+    name_hash, key_hash, serial = real.issuer_name_hash, real.issuer_key_hash, der_integer(real.serial_number)
+    requests = {
+        "two nonces": der_ocsp_request([der_cert_id("sha256", name_hash, key_hash, serial)], [NONCE, NONCE]),
+        "short hash": der_ocsp_request([der_cert_id("sha256", name_hash, b"", serial)], [NONCE]),
+        "negative serial": der_ocsp_request([der_cert_id("sha256", name_hash, key_hash, der_integer(-5))], []),
+    }
+    authorities = list(load_authorities(pki).values())
+    for what, der in requests.items():
+        assert ask(registry, authorities, der).response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST, what
+
+
 # --- over the running stub, revoking with kiosk-municipal -----------------------------
 
 def https(url: str, stub_data) -> httpx.Client:
@@ -240,6 +263,19 @@ def test_ocsp_says_good_then_revoked_and_the_card_is_refused_after_revoke_card(s
     assert_signed_by_delegated_responder(revoked, auth_ca)
     with pytest.raises(ServiceRefused) as refused:
         open_session(client, card)
+    assert refused.value.code == "certificate_revoked"
+
+
+def test_a_card_revoked_during_its_session_is_refused_at_its_next_issuance(stub):
+    url, stub_data = stub
+    client = client_for(url, stub_data)
+    session = open_session(client, seeded_card(stub_data))
+    request = IssuanceRequest(session_id=session.session_id, request_id=str(uuid.uuid4()),
+                              document_type="residence_record", copies=1)
+    client.issue(request)
+    run_cli(stub_data, "revoke-card", "--resident", RESIDENT, "--reason", "keyCompromise")
+    with pytest.raises(ServiceRefused) as refused:
+        client.issue(request.model_copy(update={"request_id": str(uuid.uuid4())}))
     assert refused.value.code == "certificate_revoked"
 
 
