@@ -8,7 +8,8 @@ Every step goes to the journal before it is acted on, so a power cut anywhere is
 finished by kiosk.reconcile at the next start. The rules this keeps:
 
 - No money is taken before the center issued the document and it is bound to this
-  card, and none for a printer that is not ready.
+  card and to the offer the resident chose (its fee, document and municipality), and
+  none for a printer that is not ready.
 - Whatever ends the payment (the resident, its time limit, a jam, a lost acceptor,
   change that cannot be given) gives back what was inserted and voids the request.
 - Nothing that left the printer part-way is a valid document: a failed job is
@@ -41,7 +42,7 @@ from kiosk.events import (FeeQuoted, PaymentCancelled, PaymentOpened, PaymentPro
                           PrinterWaiting, PrintProblem, PrintProgress, ServiceProblem, WorkerReport)
 from kiosk.issuance_client import IssuanceClient, IssuanceError, IssuedDocument, ServiceRefused, ServiceUnreachable
 from kiosk.journal import Journal
-from municipal.protocol import DocumentOptions, IssuanceRequest
+from municipal.protocol import DocumentOffer, DocumentOptions, IssuanceRequest
 from printouts.receipt import Receipt
 
 log = logging.getLogger("kiosk.paid")
@@ -65,7 +66,7 @@ RECEIPT_TITLES = {
 @dataclass(frozen=True)
 class Settings:
     terminal_id: str
-    manifest_signer: x509.Certificate
+    manifest_signers: dict[str, x509.Certificate]  # by municipality code: each signs its own
     print_timeout_s: float
     payment_timeout_s: float  # since the last coin (or the opening) before the payment is cancelled
     reprint_wait_s: float  # how long a paper-out waits for a refill before refunding
@@ -80,6 +81,10 @@ class Visit:
     number: int
     certificate_der: bytes | None = None
     session_id: str | None = None
+    offers: tuple[DocumentOffer, ...] = ()  # the session's, as the resident was shown them
+
+    def offer(self, document_type: str) -> DocumentOffer | None:
+        return next((o for o in self.offers if o.type == document_type and o.available), None)
 
 
 class ReceiptPrinterLike(Protocol):  # ReceiptPrinter or FolderReceiptPrinter
@@ -126,6 +131,11 @@ class PaidIssuance:
     # --- the whole pipeline --------------------------------------------------------
 
     def run(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int) -> None:
+        offer = visit.offer(document_type)
+        if offer is None:  # the screens offer only what the session did: a bug, and nothing asked yet
+            log.error("no offer for the document asked visit=%s type=%s", visit.number, document_type)
+            self._report(ServiceProblem(visit.number, "document_not_offered"))
+            return
         ready = self._printer_status()
         if not ready.ready:
             log.warning("printer not ready before issuing visit=%s: %s", visit.number, ready.message)
@@ -134,9 +144,9 @@ class PaidIssuance:
         self.txn = new_transaction_number(dt.datetime.now(dt.timezone.utc))
         self.journal.begin(self.txn, document_type, copies)
         try:
-            document, request_id = self._issue(visit, document_type, options, copies, first=True)
+            document, request_id = self._issue(visit, offer, options, copies, first=True)
             self._take_payment(visit, request_id, document.manifest.fee_yen, document)
-            self._print(visit, document_type, options, copies, document, request_id)
+            self._print(visit, offer, options, copies, document, request_id)
         except _Stop:
             return
         except Exception:
@@ -148,13 +158,13 @@ class PaidIssuance:
                 pass
             raise
 
-    def _issue(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int,
+    def _issue(self, visit: Visit, offer: DocumentOffer, options: DocumentOptions, copies: int,
                first: bool) -> tuple[IssuedDocument, str]:
         request_id = str(uuid.uuid4())
         self._step(j.ISSUING, request_id=request_id)
         try:
             document = self.center.issue(IssuanceRequest(session_id=visit.session_id, request_id=request_id,
-                                                         document_type=document_type, copies=copies,
+                                                         document_type=offer.type, copies=copies,
                                                          options=options))
         except IssuanceError as exc:
             if isinstance(exc, ServiceRefused):
@@ -170,9 +180,9 @@ class PaidIssuance:
             raise
         expected = Expected(card_certificate_der=visit.certificate_der, session_id=visit.session_id,
                             request_id=request_id, terminal_id=self.settings.terminal_id,
-                            document_type=document_type, copies=copies, options=options)
+                            offer=offer, copies=copies, options=options)
         try:
-            check_binding(document, expected, self.settings.manifest_signer)
+            check_binding(document, expected, self.settings.manifest_signers)
         except BindingError as exc:
             log.warning("binding refused request=%s check=%s", request_id, exc.reason)
             self._void(request_id)
@@ -305,7 +315,7 @@ class PaidIssuance:
 
     # --- printing ------------------------------------------------------------------
 
-    def _print(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int,
+    def _print(self, visit: Visit, offer: DocumentOffer, options: DocumentOptions, copies: int,
                document: IssuedDocument, request_id: str) -> None:
         fee = document.manifest.fee_yen
         try:
@@ -313,7 +323,7 @@ class PaidIssuance:
         except OutOfPaper as exc:
             self._void(request_id)
             self._step(j.FAULT, detail="printer_paper_out")
-            document, request_id = self._reprint_after_fix(visit, document_type, options, copies, exc)
+            document, request_id = self._reprint_after_fix(visit, offer, options, copies, exc)
             try:
                 result_pages = self._print_one(visit, document, request_id, copies)
             except PrinterError as again:
@@ -327,7 +337,7 @@ class PaidIssuance:
             self._step(j.FAULT, detail=f"confirm_{refused}")
             self._void(request_id)
             self._refund_and_close(visit, "confirm_refused")
-        self._receipt(document_type, copies, fee)
+        self._receipt(offer.type, copies, fee)
         owed = self.credited - fee - self.change_given
         self._close("printed")
         log.info("printed txn=%s request=%s pages=%d copies=%d", self.txn, request_id, result_pages, copies)
@@ -347,7 +357,7 @@ class PaidIssuance:
         self._step(j.PRINTED, request_id=request_id)
         return result.pages
 
-    def _reprint_after_fix(self, visit: Visit, document_type: str, options: DocumentOptions, copies: int,
+    def _reprint_after_fix(self, visit: Visit, offer: DocumentOffer, options: DocumentOptions, copies: int,
                            cause: OutOfPaper) -> tuple[IssuedDocument, str]:
         log.warning("paper out after %d sheets txn=%s; waiting up to %gs for a refill", cause.sheets_out,
                     self.txn, self.settings.reprint_wait_s)
@@ -359,7 +369,7 @@ class PaidIssuance:
             time.sleep(0.5)
         self._step(j.REPRINT)
         try:
-            return self._issue(visit, document_type, options, copies, first=False)
+            return self._issue(visit, offer, options, copies, first=False)
         except (IssuanceError, BindingError) as exc:
             log.warning("reprint not issued txn=%s: %s", self.txn, exc)
             self._refund_and_close(visit, "printer_paper_out")

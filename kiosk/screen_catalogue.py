@@ -24,17 +24,18 @@ HOUSEHOLD = (
     MemberChoice(id="m5", name="山田　一郎", is_cardholder=False),
 )
 DOCUMENTS = (
-    DocumentOffer(type="residence_record", fee_yen=200, available=True,
+    DocumentOffer(type="residence_record", municipality="999001", fee_yen=200, available=True,
                   options=("relationship", "domicile", "my_number", "nationality", "residence_card",
                            "residence_status"), members=HOUSEHOLD),
-    DocumentOffer(type="residence_record_items", fee_yen=200, available=True, members=HOUSEHOLD),
-    DocumentOffer(type="seal_certificate", fee_yen=200, available=True),
-    DocumentOffer(type="tax_certificate", fee_yen=300, available=True),
-    DocumentOffer(type="family_register_full", fee_yen=450, available=True),
-    DocumentOffer(type="family_register_individual", fee_yen=450, available=True),
-    DocumentOffer(type="family_register_annex", fee_yen=300, available=True),
-    DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
-                  opening_hours="mon-fri 09:00-17:00"),
+    DocumentOffer(type="residence_record_items", municipality="999001", fee_yen=200, available=True,
+                  members=HOUSEHOLD),
+    DocumentOffer(type="seal_certificate", municipality="999001", fee_yen=200, available=True),
+    DocumentOffer(type="tax_certificate", municipality="999001", fee_yen=300, available=True),
+    DocumentOffer(type="family_register_full", municipality="999001", fee_yen=450, available=True),
+    DocumentOffer(type="family_register_individual", municipality="999001", fee_yen=450, available=True),
+    DocumentOffer(type="family_register_annex", municipality="999001", fee_yen=300, available=True),
+    DocumentOffer(type="family_register_full", municipality="999001", fee_yen=450, available=False,
+                  refusal="service_closed", opening_hours="mon-fri 09:00-17:00"),
 )
 EXTRA_PROBLEMS = ("counter_only", "printer_paper_out", "binding_certificate", "confirm_refused")
 

@@ -257,7 +257,7 @@ class _Screens:
                         detail=_("{fee} per copy", fee=yen(d.fee_yen))) for d in self.v.documents if d.available]
         lines = [_("Which certificate do you need?")]
         for d in self.v.documents:
-            if not d.available and d.opening_hours:
+            if d.refusal == "service_closed" and d.opening_hours:  # others: coming back later won't help
                 lines.append(_("{document}: not available now (hours: {hours})",
                                document=_(DOCUMENT_TITLES.get(d.type, d.type)), hours=self.hours(d.opening_hours)))
         return View("choose_document", _("Choose a certificate"), lines, self.paged(tiles) + [self.cancel()])

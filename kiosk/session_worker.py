@@ -2,8 +2,8 @@
 
 One worker thread runs the jobs in order and reports through `report` (pygame's
 event queue in the app). The worker holds what the card and the center told it for
-this visit (certificate, session id) and forgets it when the visit ends; the center
-session lasts the visit, so a resident can take several documents. A paid document
+this visit (certificate, session id, offers) and forgets it when the visit ends; the
+center session lasts the visit, so a resident can take several documents. A paid document
 is kiosk.paid_issuance's pipeline; the journal's unfinished sessions are reconciled
 on this same thread at start and after every visit, never beside a payment.
 """
@@ -166,7 +166,7 @@ class SessionWorker:
             log.info("authentication refused visit=%s code=%s", visit.number, exc.code)
             self._report(ServiceProblem(visit.number, exc.code))
             return
-        visit.session_id = session.session_id
+        visit.session_id, visit.offers = session.session_id, tuple(session.documents)
         log.info("authenticated visit=%s documents=%d available=%d", visit.number, len(session.documents),
                  sum(d.available for d in session.documents))
         # Unavailable offers too: the screens name what is closed now and when it opens,

@@ -335,7 +335,8 @@ def _authenticated(m: Machine, ev: Authenticated) -> State:
     if not ev.documents:
         return m._problem("no_documents")
     first = ev.documents[0]
-    return m._problem(first.refusal or "no_documents", hours=first.opening_hours)
+    closed = first.refusal == "service_closed"  # hours only where coming back later helps
+    return m._problem(first.refusal or "no_documents", hours=first.opening_hours if closed else None)
 
 
 def _service_problem(m: Machine, ev: ServiceProblem) -> State:

@@ -19,6 +19,7 @@ from kiosk.issuance_client import IssuanceClient
 from kiosk.journal import Journal
 from kiosk.paid_issuance import ReceiptPrinterLike, Settings
 from kiosk.session_worker import SessionWorker
+from municipal.protocol import signers_by_municipality
 
 
 def card_transport(config: CardConfig) -> CardTransport:
@@ -81,9 +82,9 @@ def session_worker(config: KioskConfig, transport: CardTransport,
                    report: Callable[[WorkerReport], None]) -> SessionWorker:
     iss = config.issuance
     client = issuance_client(iss)
-    signer = x509.load_pem_x509_certificate(iss.manifest_signer_cert.read_bytes())
+    signers = signers_by_municipality(x509.load_pem_x509_certificates(iss.manifest_signer_cert.read_bytes()))
     receipts = config.receipt_printer
-    settings = Settings(terminal_id=config.terminal_id, manifest_signer=signer,
+    settings = Settings(terminal_id=config.terminal_id, manifest_signers=signers,
                         print_timeout_s=config.printer.timeout_s, payment_timeout_s=config.payment.timeout_s,
                         reprint_wait_s=config.printer.reprint_wait_s,
                         store_name=receipts.store_name if receipts else "",

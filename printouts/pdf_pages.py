@@ -1,4 +1,4 @@
-"""Pages of the PDFs we render: how many, and a digest of each one's content.
+"""Pages of the PDFs we render: how many, a digest of each one's content, and its text.
 
 The manifest binds every page by its digest, so the kiosk can tell that page 2 of a
 certificate is page 2 of this certificate and no other (Tokushima, 2023). A
@@ -9,10 +9,14 @@ front ("裏面 1 / 2"), so its digest is unique as well.
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from io import BytesIO
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
+from pypdf.generic import DecodedStreamObject, NameObject
+
+PREAMBLE_MAX = 64  # bytes reportlab writes at the top of a page (its initial transform) before our first operator
 
 
 class UnreadablePdf(ValueError):
@@ -32,6 +36,48 @@ def page_digests(pdf: bytes) -> list[str]:
     if not digests:
         raise UnreadablePdf("the PDF has no pages")
     return digests
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """Each page's text as pypdf extracts it, in page order.
+
+    The copy-evident background a certificate page opens with (printouts.anti_copy)
+    is left out before pypdf reads the page: it is ~80% of the page's operators and
+    of pypdf's time (~40 ms a page on the dev machine, held on the kiosk's worker
+    thread with the GIL), and it holds no text. A page without it is read whole."""
+    try:
+        texts = []
+        for page in PdfReader(BytesIO(pdf)).pages:
+            contents = page.get_contents()
+            if contents is not None:
+                text_part = DecodedStreamObject()
+                text_part.set_data(_without_background(contents.get_data()))
+                page[NameObject("/Contents")] = text_part
+            texts.append(page.extract_text())
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise UnreadablePdf(f"the PDF cannot be read: {exc}") from exc
+    if not texts:
+        raise UnreadablePdf("the PDF has no pages")
+    return texts
+
+
+def _without_background(operators: bytes) -> bytes:
+    for known in _backgrounds():
+        start = operators.find(known, 0, PREAMBLE_MAX + len(known))
+        if start != -1:
+            return operators[:start] + operators[start + len(known):]
+    return operators
+
+
+@cache
+def _backgrounds() -> tuple[bytes, ...]:
+    """The backgrounds of fronts and backs, as their pages hold them."""
+    # Imported here: the renderer's modules would add ~70 ms to the kiosk's start-up.
+    from printouts.anti_copy import background
+    from printouts.back_page import KNOCKOUTS
+    from printouts.certificate_page import FRONT_KNOCKOUTS
+
+    return tuple(background(knockouts).encode() for knockouts in (FRONT_KNOCKOUTS, KNOCKOUTS))
 
 
 def count_pages(pdf: bytes) -> int:

@@ -80,7 +80,8 @@ class Orders:
 def test_switching_language_keeps_the_visit():
     household = (MemberChoice(id="m1", name="山田　太郎", is_cardholder=True),
                  MemberChoice(id="m2", name="山田　花子", is_cardholder=False))
-    offer = DocumentOffer(type="residence_record", fee_yen=300, available=True, members=household)
+    offer = DocumentOffer(type="residence_record", municipality="999001", fee_yen=300, available=True,
+                          members=household)
     worker = Orders()
     m = Machine(worker, language="ja", inactivity_timeout_s=60, now=0.0)
     m.handle(Tap("start"), 1.0)

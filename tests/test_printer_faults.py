@@ -61,7 +61,7 @@ def test_paper_out_mid_certificate_without_a_refill_refunds_and_voids(stub, tmp_
         (partial,) = printed_files(tmp_path)
         assert partial.name.endswith("-partial.pdf")  # the sheet that came out...
         verified = verify_printed(stub[1], pdf_text(partial))
-        assert (verified.genuine, verified.state) == (False, "voided")  # ...verifies as voided
+        assert (verified.valid, verified.state) == (False, "voided")  # ...verifies as voided
         books = worker.journal.day_totals(dt.datetime.now(JST).date())
         assert books == {"documents": 0, "fees_yen": 0, "refunds_yen": 200, "faults": 1}
         assert worker.journal.unfinished() == []
@@ -88,7 +88,7 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
         assert "partial" in partial.name and "partial" not in complete.name
         assert verify_printed(stub[1], pdf_text(partial)).state == "voided"
         reprint = verify_printed(stub[1], pdf_text(complete))
-        assert (reprint.genuine, reprint.state) == (True, "printed")
+        assert (reprint.valid, reprint.state) == (True, "printed")
         # paid once: 200 kept, 800 back as change, no refund
         assert before - sum(v * c for v, c in worker.payment.bus.hopper_levels().items()) == 800
         assert worker.journal.day_totals(dt.datetime.now(JST).date())["fees_yen"] == 200

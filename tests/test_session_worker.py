@@ -18,7 +18,7 @@ from kiosk.paid_issuance import PaidIssuance, Settings
 from kiosk.session_worker import SessionWorker
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import DocumentOptions
+from municipal.protocol import DocumentOffer, DocumentOptions
 
 
 class FlakyCenter:
@@ -45,8 +45,9 @@ class FlakyCenter:
 
 
 def settings(stub_template) -> Settings:
-    signer = PkiFiles(stub_template / "pki").load("municipal-signer").cert
-    return Settings(terminal_id="KIOSK-0001", manifest_signer=signer, print_timeout_s=5, payment_timeout_s=5,
+    signers = {code: PkiFiles(stub_template / "pki").municipal_signer(code).cert
+               for code in ("999001", "999002", "999003")}
+    return Settings(terminal_id="KIOSK-0001", manifest_signers=signers, print_timeout_s=5, payment_timeout_s=5,
                     reprint_wait_s=0)
 
 
@@ -57,6 +58,7 @@ def worker_for(stub_template, tmp_path, center, reports):
                            report=reports.append)
     worker.begin_visit(1)
     worker._visit.session_id = "S1"
+    worker._visit.offers = (DocumentOffer(type="residence_record", municipality="999001", fee_yen=200, available=True),)
     return worker
 
 

@@ -76,7 +76,8 @@ def test_a_late_report_from_an_ended_visit_is_ignored():
     old_visit = m.visit.number
     m.tick(TIMEOUT + 1)
     m.handle(Tap("start"), TIMEOUT + 2)
-    m.handle(Authenticated(old_visit, (DocumentOffer(type="residence_record", fee_yen=200, available=True),)), TIMEOUT + 3)
+    offer = DocumentOffer(type="residence_record", municipality="999001", fee_yen=200, available=True)
+    m.handle(Authenticated(old_visit, (offer,)), TIMEOUT + 3)
     assert m.state is State.PLACE_CARD
 
 
@@ -162,9 +163,9 @@ def test_a_lost_reader_shows_the_reader_screen():
 HOUSEHOLD = (MemberChoice(id="a", name="山田　太郎", is_cardholder=True),
              MemberChoice(id="b", name="山田　花子", is_cardholder=False),
              MemberChoice(id="c", name="山田　一郎", is_cardholder=False))
-RESIDENCE = DocumentOffer(type="residence_record", fee_yen=200, available=True,
+RESIDENCE = DocumentOffer(type="residence_record", municipality="999001", fee_yen=200, available=True,
                           options=("relationship", "my_number"), members=HOUSEHOLD)
-SEAL = DocumentOffer(type="seal_certificate", fee_yen=300, available=True)
+SEAL = DocumentOffer(type="seal_certificate", municipality="999001", fee_yen=300, available=True)
 
 
 def machine_at_documents(card_on_reader=True):
@@ -337,8 +338,8 @@ def test_touching_start_with_the_reader_gone_says_so_at_once():
     assert build_view(m).name == "problem-reader"
 
 
-CLOSED = DocumentOffer(type="family_register_full", fee_yen=450, available=False, refusal="service_closed",
-                       opening_hours="mon-fri 09:00-17:00")
+CLOSED = DocumentOffer(type="family_register_full", municipality="999001", fee_yen=450, available=False,
+                       refusal="service_closed", opening_hours="mon-fri 09:00-17:00")
 
 
 def offered_in_english(*offers):
@@ -360,6 +361,16 @@ def test_a_document_closed_at_this_hour_is_named_with_its_hours_beside_the_open_
     view = offered_in_english(SEAL, CLOSED)
     assert [b.action for b in view.buttons if b.style == "choice"] == ["doc:seal_certificate"]
     assert any("not available now" in line and "09:00-17:00" in line for line in view.lines)
+
+
+def test_a_document_only_the_counter_may_issue_is_never_offered_as_closed_for_now():
+    """Its hours are those of the office: coming back later would not help."""
+    counter_only = CLOSED.model_copy(update={"refusal": "counter_only"})
+    view = offered_in_english(SEAL, counter_only)
+    assert not any("not available now" in line or "09:00" in line for line in view.lines)
+    view = offered_in_english(counter_only)
+    assert view.name == "problem-counter_only"
+    assert not any("Service hours" in line for line in view.lines)
 
 
 def test_paper_out_mid_print_tells_the_resident_what_happens_next():

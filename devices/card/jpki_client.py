@@ -93,7 +93,7 @@ class JpkiClient:
         data = self._card.read_whole(_FIRST_READ, _der_total_length)
         try:
             x509.load_der_x509_certificate(data)
-        except ValueError as e:
+        except (ValueError, x509.InvalidVersion) as e:  # InvalidVersion: an X.509 v2, say
             raise CardProtocolError(f"EF {fid:04X} does not hold a certificate: {e}") from e
         return data
 
