@@ -12,8 +12,9 @@ growth after the warm-up as a slope (KiB/min) and in % over the rest of the run.
 So that rows reach the end of their life within minutes, the stub runs with short
 lives: sessions (and so voided request ids) and the audit 60 s, a purge every
 2 s, and a print deadline of 60 s (challenges keep their 60 s). Issuances are the
-center's books and stay: the registry file grows with them by design, so it is shown
-beside the purged tables' own pages, which must stay flat.
+center's books and stay (their PDFs go at print-by): the registry file grows with
+them by design, so it is shown beside the purged tables' own pages, which must stay
+flat.
 """
 from __future__ import annotations
 

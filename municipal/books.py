@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -98,8 +99,11 @@ def _issuance_problems(row, sessions, fees, audited, pki: PkiFiles, signers) -> 
         return problems + [f"manifest or request unreadable: {type(exc).__name__}"]
     expected = {"request_id": row["request_id"], "session_id": row["session"], "terminal_id": row["terminal"],
                 "serial": row["serial"], "document_type": request.get("document_type"),
-                "copies": request.get("copies"), "options": options,
-                "pdf_sha256": hashlib.sha256(row["pdf"]).hexdigest()}
+                "copies": request.get("copies"), "options": options}
+    if row["pdf"]:  # dropped at its print-by time (municipal.housekeeping)
+        expected["pdf_sha256"] = hashlib.sha256(row["pdf"]).hexdigest()
+    elif row["print_by"] >= time.time():
+        problems.append("the PDF is gone before its print-by time")
     if session is not None:
         expected["certificate_sha256"] = session["cert_sha256"]
     problems += [f"manifest {name} differs from the record" for name, value in expected.items()

@@ -1,6 +1,7 @@
 """Keeps the issuance center's registry bounded: the protocol's short-lived records go
 once past their life, the audit after its retention. Issuances stay: they are the
-center's books, and the public verification site reads them.
+center's books, and the public verification site reads them; but the PDF (~100 KB,
+nine tenths of a row) goes at its print-by time, after which no request returns it.
 
 Why each may go:
 - A challenge past its expiry can only be refused; gone, it is refused as unknown.
@@ -57,6 +58,9 @@ def purge_batch(conn: sqlite3.Connection, now: float, lives: Lives, batch_rows: 
         removed[table] = conn.execute(
             f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)",
             (cutoff, batch_rows)).rowcount
+    removed["issuance_pdfs"] = conn.execute(
+        "UPDATE issuances SET pdf = x'' WHERE rowid IN"
+        " (SELECT rowid FROM issuances WHERE length(pdf) > 0 AND print_by < ? LIMIT ?)", (now, batch_rows)).rowcount
     return removed
 
 

@@ -82,6 +82,8 @@ CREATE TABLE issuances (
     state TEXT NOT NULL CHECK (state IN ('issued', 'printed', 'voided')), created_at REAL NOT NULL,
     print_by REAL NOT NULL);
 CREATE INDEX issuances_open ON issuances (state, print_by);
+-- municipal.housekeeping drops each PDF at its print-by time, by this index.
+CREATE INDEX issuances_pdf_kept ON issuances (print_by) WHERE length(pdf) > 0;
 -- A request the kiosk voided before (or without) its issuance being recorded: the
 -- request id can never produce a document for that terminal afterwards.
 CREATE TABLE voided_requests (

@@ -273,8 +273,8 @@ def build_app(config: ServiceConfig) -> Starlette:
             raise Refused("request_conflict", "this request id was used for another request", 409)
         if row["state"] == "voided":
             raise Refused("request_closed", "the request was voided", 409)
-        if row["state"] == "issued" and row["print_by"] < time.time():
-            raise Refused("request_expired", "the request passed its print-by time and is void", 409)
+        if row["print_by"] < time.time():  # printed or void by now; its PDF is not kept past this
+            raise Refused("request_expired", "the request passed its print-by time", 409)
         return JSONResponse(IssuanceAnswer(pdf=_b64(row["pdf"]), manifest=Manifest.model_validate_json(row["manifest"]),
                                            manifest_signature=_b64(row["signature"])).model_dump(mode="json"))
 

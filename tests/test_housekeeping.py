@@ -1,5 +1,6 @@
 """The issuance center's registry stays bounded: challenges, sessions and voided
-request ids go after their life, the audit after its retention, issuances never;
+request ids go after their life, the audit after its retention, an issuance's PDF at
+its print-by time, issuances never;
 and the protocol works on across a purge. Time is driven by the `now` given to the
 purge, never by waiting."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from contextlib import closing
 
 import pytest
+from starlette.testclient import TestClient
 
 from devices.card.cardfile import CardFile
 from kiosk.embedded import free_port, running_municipal
@@ -18,6 +20,7 @@ from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.housekeeping import DAY_S, purge
 from municipal.protocol import IssuanceRequest
+from municipal.public_site import build_public_app
 from municipal.service import SESSION_TTL_S, ServiceConfig
 from tests.fixtures.pcsc import wait_for
 from tests.fixtures.stub import TEST_JAPAN_TIME
@@ -67,7 +70,7 @@ def test_records_past_their_life_go_and_those_alive_stay(stub_data):
 
     assert names_left(stub_data) == {"challenges": {"alive"}, "sessions": {"alive"},
                                      "voided_requests": {"alive"}, "audit": {"alive"}}
-    assert removed == {"challenges": 5, "sessions": 5, "voided_requests": 5, "audit": 5}
+    assert removed == {"challenges": 5, "sessions": 5, "voided_requests": 5, "audit": 5, "issuance_pdfs": 0}
 
 
 def test_the_audit_is_kept_for_the_configured_retention(stub_data):
@@ -145,3 +148,26 @@ def test_the_center_purges_at_start_up_with_the_retention_it_was_given(stub_data
         wait_for(lambda: "past" not in names_left(stub_data)["audit"], "the start-up purge")
         assert names_left(stub_data) == {"challenges": {"alive"}, "sessions": {"alive"},
                                          "voided_requests": {"alive"}, "audit": {"alive"}}
+
+
+def test_a_pdf_goes_at_its_print_by_time_and_the_printed_document_still_verifies(stub):
+    """The PDF is nine tenths of an issuance's row and is never needed past print-by:
+    no request returns it then, while the verification site reads the content."""
+    url, stub_data = stub
+    client = client_for(url, stub_data)
+    session = open_session(client, CardFile.load(card_path(stub_data, "R0001")))
+    request = IssuanceRequest(session_id=session.session_id, request_id=str(uuid.uuid4()),
+                              document_type="residence_record", copies=1)
+    document = client.issue(request)
+    client.confirm_printed(request.request_id)
+    run_purge(stub_data, time.time())
+    assert registry_rows(stub_data, "SELECT length(pdf) FROM issuances") == [(len(document.pdf),)]
+
+    print_by = registry_rows(stub_data, "SELECT print_by FROM issuances")[0][0]
+    removed = run_purge(stub_data, print_by + 1)
+    assert removed["issuance_pdfs"] == 1
+    assert registry_rows(stub_data, "SELECT length(pdf), state FROM issuances") == [(0, "printed")]
+    [(code,)] = registry_rows(stub_data, "SELECT code FROM issuances")
+    with TestClient(build_public_app(ServiceConfig(stub_data)), base_url="https://verify") as site:
+        answer = site.post("/v1/verifications", json={"code": code}).json()
+    assert answer["valid"] and answer["serial"] == document.manifest.serial
