@@ -35,6 +35,9 @@ AUDIT_RETENTION_DAYS = 400.0
 # transactions; a backlog of 100,000 rows per table in 60 ms ones (130 ms at most),
 # where one transaction would hold the lock 1.2 s.
 BATCH_ROWS = 2000
+# PDFs per transaction: dropping one frees ~25 pages; 100 of them held the write lock
+# ~50 ms in the soak (benchmarks/soak.py, README).
+PDF_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ def purge_batch(conn: sqlite3.Connection, now: float, lives: Lives, batch_rows: 
             (cutoff, batch_rows)).rowcount
     removed["issuance_pdfs"] = conn.execute(
         "UPDATE issuances SET pdf = x'' WHERE rowid IN"
-        " (SELECT rowid FROM issuances WHERE length(pdf) > 0 AND print_by < ? LIMIT ?)", (now, batch_rows)).rowcount
+        " (SELECT rowid FROM issuances WHERE length(pdf) > 0 AND print_by < ? LIMIT ?)",
+        (now, min(batch_rows, PDF_BATCH))).rowcount
     return removed
 
 
@@ -72,7 +76,8 @@ async def purge(registry: Registry, now: float, lives: Lives, batch_rows: int = 
         async with registry.writing() as conn:
             removed = purge_batch(conn, now, lives, batch_rows)
         total.update(removed)
-        if max(removed.values()) < batch_rows:
+        limits = {table: min(batch_rows, PDF_BATCH) if table == "issuance_pdfs" else batch_rows for table in removed}
+        if all(removed[table] < limit for table, limit in limits.items()):
             return total
         await asyncio.sleep(0)
 

@@ -326,7 +326,9 @@ def build_app(config: ServiceConfig) -> Starlette:
                 issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=prepared.municipality)
             signature = sign_manifest(manifest, signer_keys[prepared.municipality])
             async with registry.writing() as conn:
-                # A concurrent duplicate or a void may have landed while we rendered.
+                # A concurrent duplicate or a void may have landed while we rendered, or the
+                # session ended (and, purged, no longer holds a void back).
+                open_session(conn, body.session_id, terminal)
                 if voided_before_issue(conn, terminal, body.request_id):
                     raise Refused("request_closed", "the request was voided", 409)
                 done = conn.execute("SELECT * FROM issuances WHERE request_id = ?", (body.request_id,)).fetchone()

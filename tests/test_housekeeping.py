@@ -171,3 +171,14 @@ def test_a_pdf_goes_at_its_print_by_time_and_the_printed_document_still_verifies
     with TestClient(build_public_app(ServiceConfig(stub_data)), base_url="https://verify") as site:
         answer = site.post("/v1/verifications", json={"code": code}).json()
     assert answer["valid"] and answer["serial"] == document.manifest.serial
+
+
+def test_pdfs_are_dropped_a_small_batch_at_a_time_until_none_is_left(stub_data):
+    """A PDF frees ~25 pages: a hundred of them hold the write lock ~50 ms."""
+    with closing(sqlite3.connect(stub_data / "registry.sqlite")) as conn, conn:
+        for n in range(250):
+            conn.execute("INSERT INTO issuances VALUES (?,?,?,?,?,?,?,?,?,?,'printed',?,?)", (
+                f"req-{n:05d}", "S", TERMINAL, "{}", f"999001-20261124-{n:010d}", b"%PDF" * 1000, "{}", b"",
+                "{}", "", 0.0, 1.0))
+    assert run_purge(stub_data, time.time())["issuance_pdfs"] == 250
+    assert registry_rows(stub_data, "SELECT count(*) FROM issuances WHERE length(pdf) > 0") == [(0,)]
