@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from municipal.pki import PkiFiles
-from municipal.revocation import serial_hex, terminal_revoked, writing
+from municipal.revocation import EVERY_CERTIFICATE, serial_hex, terminal_revoked, writing
 from municipal.verification import Refused
 
 
@@ -54,7 +54,11 @@ def register_terminal(registry_or_conn, cert: x509.Certificate) -> str:
 
 def issue_registered_terminal(pki: PkiFiles, registry, terminal_id: str, folder: Path) -> tuple[Path, Path]:
     """Another kiosk's certificate and key from the stub root (PkiFiles.new_terminal),
-    registered; returns their paths."""
+    registered; returns their paths. ValueError for a terminal id revoked as a whole
+    (a stolen or retired kiosk's): its certificate would always be refused."""
+    with registry.reading() as conn:
+        if terminal_revoked(conn, terminal_id, EVERY_CERTIFICATE):
+            raise ValueError(f"terminal {terminal_id} was revoked; choose a new terminal id")
     cert_path, key_path = pki.new_terminal(terminal_id, folder)
     register_terminal(registry, x509.load_pem_x509_certificate(cert_path.read_bytes()))
     return cert_path, key_path

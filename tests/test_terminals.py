@@ -106,6 +106,14 @@ def test_issue_terminal_lists_only_the_certificate_it_issued_and_revoke_terminal
         assert conn.execute("SELECT terminal_id FROM terminals").fetchall() == [("KIOSK-0001",)]
 
 
+def test_issue_terminal_refuses_a_terminal_id_revoked_as_a_whole(stub_data, tmp_path, capsys):
+    run_cli(stub_data, "revoke-terminal", "--terminal-id", "KIOSK-0009")
+    assert main(["issue-terminal", "--terminal-id", "KIOSK-0009", "--out", str(tmp_path / "out"),
+                 "--dir", str(stub_data)]) == 1
+    assert "KIOSK-0009 was revoked" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "KIOSK-0009.key").exists()
+
+
 def test_only_a_terminals_certificate_can_be_put_on_the_list(stub_data, tmp_path):
     pki = PkiFiles(stub_data / "pki")
     signer = x509.load_pem_x509_certificate(sorted(pki.folder.glob("municipal-signer*.pem"))[0].read_bytes())
