@@ -710,12 +710,11 @@ def phase_report(run: Run, window: Window) -> str:
 def _serve_stub(argv: list[str], **config) -> None:
     """The stub as the benchmark and the load test run it: certificate renderer
     processes, and the calendar of PRETEND_NOW; `config`: other ServiceConfig fields."""
-    import logging
-
+    from municipal.log_format import configure_logging
     from municipal.server import serve
     from municipal.service import ServiceConfig
     data_dir, port, renderers = Path(argv[0]), int(argv[1]), int(argv[2])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    configure_logging(fmt="%(asctime)s %(process)d %(name)s %(message)s")  # as the center logs
     serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW, render_processes=renderers, **config), "127.0.0.1", port)
 
 

@@ -3,7 +3,8 @@ they refuse: always a JSON {"code", "message"} body (municipal.protocol.Refusal)
 
 - A body over the app's limit is refused with 413 as soon as its declared length, or
   the bytes actually received, pass the limit: never read whole.
-- Unknown routes and methods are 404 and 405 with codes, not Starlette's plain text.
+- Unknown routes and methods are 404 and 405 with codes, not Starlette's plain text;
+  a rate limit is 429 (raised as an HTTPException with its Retry-After header).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse
 API_BODY_LIMIT = 64 * 1024
 PUBLIC_BODY_LIMIT = 4 * 1024
 
-_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 429: "rate_limited"}
 
 
 class BodyLimit:

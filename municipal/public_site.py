@@ -120,9 +120,8 @@ def build_public_app(config: ServiceConfig, clock: Callable[[], float] = time.mo
         if wait:
             counts.add("rate_limited")
             retry_after = math.ceil(wait)
-            return JSONResponse({"code": "rate_limited",
-                                 "message": f"too many verifications from this address; try again in {retry_after} s"},
-                                status_code=429, headers={"Retry-After": str(retry_after)})
+            raise HTTPException(429, f"too many verifications from this address; try again in {retry_after} s",
+                                headers={"Retry-After": str(retry_after)})
         try:
             answer = answer_for((await parse(request, VerificationRequest)).code)
         except Refused:
