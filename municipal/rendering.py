@@ -15,6 +15,7 @@ import asyncio
 import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -67,13 +68,17 @@ class CertificateRenderer:
 def _new_pool(processes: int) -> ProcessPoolExecutor:
     # spawn, not fork: the front process runs an event loop and threads by now.
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_end_with_the_front)
+                               initializer=_end_with_the_front, initargs=(os.getpid(),))
 
 
-def _end_with_the_front() -> None:
+def _end_with_the_front(front_pid: int) -> None:
     """A renderer whose front process was killed would otherwise wait for work
-    forever (it holds its own end of the work queue): Linux ends it with its parent."""
+    forever (it holds its own end of the work queue): Linux ends it with its parent.
+    A front killed while this renderer was still starting (importing, on a loaded
+    machine) is gone before prctl could tie the two: then it ends now."""
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != front_pid:
+        os._exit(0)
 
 
 def _warm_up() -> None:
