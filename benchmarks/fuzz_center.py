@@ -10,7 +10,7 @@ card's certificate, an OCSP request for it), so they reach past the first check;
 OCSP requests are also built field by field, each field right or wrong.
 
 Every answer must come within ANSWER_TIMEOUT_S, below 500, and a 4xx must be a JSON
-refusal with a known code (municipal.protocol.REFUSAL_CODES). Afterwards a kiosk must
+refusal with a known code (contract.issuance.REFUSAL_CODES). Afterwards a kiosk must
 still be served, and the registry's books must balance (municipal.books).
 tests/test_fuzz_center.py runs these strategies for a bounded number of examples;
 run as a module, this is the long run, for a time:
@@ -53,7 +53,7 @@ from kiosk.issuance_client import IssuanceClient
 from municipal.books import books_problems
 from municipal.cli import card_path, init
 from municipal.pki import PkiFiles
-from municipal.protocol import (API, DOCUMENT_TYPES, REFUSAL_CODES, RESIDENCE_OPTIONS, IssuanceRequest,
+from contract.issuance import (API, DOCUMENT_TYPES, REFUSAL_CODES, RESIDENCE_OPTIONS, IssuanceRequest,
                                 Refusal)
 
 ANSWER_TIMEOUT_S = 10.0  # no answer by then is a hang

@@ -69,7 +69,7 @@ from municipal.pki import JST, PkiFiles
 from municipal.population import CARD_PIN, synthetic_seed
 from municipal.registry import Registry
 from municipal.terminals import register_terminal
-from municipal.protocol import (API, ChallengeAnswer, DocumentOptions, IssuanceAnswer, IssuanceRequest,
+from contract.issuance import (API, ChallengeAnswer, DocumentOptions, IssuanceAnswer, IssuanceRequest,
                                 OutcomeAnswer, Refusal, SessionAnswer, SessionRequest, manifest_signature_valid,
                                 signers_by_municipality)
 from printouts.pdf_pages import UnreadablePdf, page_digests

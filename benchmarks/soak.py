@@ -42,7 +42,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks import issuance_load as load
-from municipal.protocol import API
+from contract.issuance import API
 
 PURGED_TABLES = ("challenges", "sessions", "voided_requests", "audit")
 # The stub's short lives (see the module's docstring).

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from kiosk.issuance_client import IssuedDocument
-from municipal.protocol import DocumentOffer, DocumentOptions, manifest_signature_valid
+from contract.issuance import DocumentOffer, DocumentOptions, manifest_signature_valid
 from printouts.pdf_pages import UnreadablePdf, page_digests, page_texts
 
 # The center voids an unconfirmed document 600 s after issuing it. A print-by much

@@ -29,7 +29,7 @@ from devices.card.errors import CardError, NoCard, OldJukiCard, ReaderUnavailabl
 from devices.card.jpki_client import JpkiClient
 from devices.card.transports import CardTransport, InProcessTransport
 from kiosk.config import KioskConfig
-from municipal.protocol import API
+from contract.issuance import API
 
 CLOCK_COMMAND = ["timedatectl", "show", "-p", "NTPSynchronized", "--value"]
 MAX_CLOCK_OFFSET_S = 30.0  # against the center's clock, when timedatectl cannot tell

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from municipal.protocol import DocumentOffer
+from contract.issuance import DocumentOffer
 
 # Worker reports travel through SDL's thread-safe event queue under this type.
 KIOSK_EVENT = pygame.USEREVENT + 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from municipal.protocol import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
+from contract.issuance import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
                                 Refusal, SessionAnswer, SessionRequest)
 
 

@@ -42,7 +42,7 @@ from kiosk.events import (FeeQuoted, PaymentCancelled, PaymentOpened, PaymentPro
                           PrinterWaiting, PrintProblem, PrintProgress, ServiceProblem, WorkerReport)
 from kiosk.issuance_client import IssuanceClient, IssuanceError, IssuedDocument, ServiceRefused, ServiceUnreachable
 from kiosk.journal import Journal
-from municipal.protocol import DocumentOffer, DocumentOptions, IssuanceRequest
+from contract.issuance import DocumentOffer, DocumentOptions, IssuanceRequest
 from printouts.receipt import Receipt
 
 log = logging.getLogger("kiosk.paid")

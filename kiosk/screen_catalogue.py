@@ -12,7 +12,7 @@ from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, Pay
                           PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProgress, Tap)
 from kiosk.screens import PROBLEMS, View, build_view
 from kiosk.states import Machine, State
-from municipal.protocol import DocumentOffer, MemberChoice
+from contract.issuance import DocumentOffer, MemberChoice
 
 TIMEOUT = 60.0
 # A long household and every option, so the fullest screens are the ones checked.

@@ -26,7 +26,7 @@ from kiosk.journal import Journal
 from kiosk.paid_issuance import PaidIssuance, ReceiptPrinterLike, Settings
 from kiosk.paid_issuance import Visit as _Visit
 from kiosk.reconcile import Reconciled, reconcile
-from municipal.protocol import DocumentOptions
+from contract.issuance import DocumentOptions
 
 log = logging.getLogger("kiosk.worker")
 

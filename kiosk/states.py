@@ -14,7 +14,7 @@ from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, F
                           PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrinterWaiting,
                           PrintProblem,
                           PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
-from municipal.protocol import DocumentOffer, DocumentOptions
+from contract.issuance import DocumentOffer, DocumentOptions
 
 log = logging.getLogger("kiosk.states")
 
@@ -184,6 +184,13 @@ class Machine:
         if self.state in MONEY_STATES or self.state is State.WELCOME:
             return
         self._go(self._problem("internal_error"), now)
+
+    def set_out_of_service(self, reason: str | None) -> None:
+        """Staff take the kiosk out of service (a reason) or put it back (None). A visit
+        under way finishes; the welcome screen then takes no card."""
+        if reason != self.out_of_service:
+            log.info("out of service: %s", reason or "no (back in service)")
+        self.out_of_service = reason
 
     @property
     def in_service(self) -> bool:

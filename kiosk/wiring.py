@@ -19,7 +19,7 @@ from kiosk.issuance_client import IssuanceClient
 from kiosk.journal import Journal
 from kiosk.paid_issuance import ReceiptPrinterLike, Settings
 from kiosk.session_worker import SessionWorker
-from municipal.protocol import signers_by_municipality
+from contract.issuance import signers_by_municipality
 
 
 def card_transport(config: CardConfig) -> CardTransport:

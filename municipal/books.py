@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
 from municipal.pki import PkiFiles
-from municipal.protocol import REFUSAL_CODES, DocumentOptions, Manifest, manifest_signature_valid
+from contract.issuance import REFUSAL_CODES, DocumentOptions, Manifest, manifest_signature_valid
 from municipal.verification_code import serial_of
 
 STATES = ("issued", "printed", "voided")

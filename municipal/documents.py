@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from municipal.protocol import DocumentOptions
+from contract.issuance import DocumentOptions
 from municipal.rules import RESIDENCE_DOCUMENTS, active_seal, household_members, shown_to_others, tax_record
 from municipal.verification import Refused
 from municipal.verification_code import certified_content, content_sha256, make_code

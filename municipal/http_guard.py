@@ -1,5 +1,5 @@
 """What both of the center's apps refuse before a handler sees a request, and how
-they refuse: always a JSON {"code", "message"} body (municipal.protocol.Refusal).
+they refuse: always a JSON {"code", "message"} body (contract.issuance.Refusal).
 
 - A body over the app's limit is refused with 413 as soon as its declared length, or
   the bytes actually received, pass the limit: never read whole.

@@ -267,7 +267,7 @@ def issue_card(auth_ca: KeyAndCert, signature_ca: KeyAndCert, holder: CardHolder
 
 def issue_municipal_signer(root: KeyAndCert, code: str, name: str) -> KeyAndCert:
     """A municipality's document-signing certificate (manifests and verification
-    codes): its code in the subject's serialNumber (municipal.protocol reads it), and
+    codes): its code in the subject's serialNumber (contract.issuance reads it), and
     only the documentSigning extended key usage, so TLS refuses it as a client or
     server (OpenSSL takes a certificate without any EKU as good for every purpose)."""
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),

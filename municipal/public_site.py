@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from municipal.http_guard import PUBLIC_BODY_LIMIT, BodyLimit, http_error
-from municipal.protocol import API, Manifest, VerificationAnswer, VerificationRequest, signers_by_municipality
+from contract.issuance import API, Manifest, VerificationAnswer, VerificationRequest, signers_by_municipality
 from municipal.rate_limit import RateLimiter
 from municipal.service import ServiceConfig, internal_error_handler, parse, refusal_response
 from municipal.verification import Refused

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from devices.card.cardfile import CardFile
 from municipal.pki import KeyAndCert, PkiFiles, cert_sha256
-from municipal.protocol import API
+from contract.issuance import API
 from municipal.verification import Refused
 
 REVOCATION_SCHEMA = """

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from municipal.protocol import DocumentOffer, MemberChoice
+from contract.issuance import DocumentOffer, MemberChoice
 from municipal.verification import Refused
 
 RESIDENCE_DOCUMENTS = ("residence_record", "residence_record_items")

@@ -39,7 +39,7 @@ from municipal.documents import prepare_document
 from municipal.housekeeping import AUDIT_RETENTION_DAYS, DAY_S, PURGE_EVERY_S, Lives, keep_bounded
 from municipal.http_guard import API_BODY_LIMIT, BodyLimit, http_error
 from municipal.pki import JST, PkiFiles, cert_sha256
-from municipal.protocol import (API, REQUEST_ID_PATTERN, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
+from contract.issuance import (API, REQUEST_ID_PATTERN, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
                                 OutcomeAnswer, PageDigest, SessionAnswer, SessionRequest, sign_manifest)
 from municipal.registry import Registry
 from municipal.rendering import CertificateRenderer

@@ -21,7 +21,7 @@ from kiosk.issuance_client import IssuedDocument
 from kiosk.screens import problem_text
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import DocumentOffer, DocumentOptions, Manifest, PageDigest, sign_manifest
+from contract.issuance import DocumentOffer, DocumentOptions, Manifest, PageDigest, sign_manifest
 from printouts import fictional_records as fictional
 from printouts.certificates import render_certificate
 from printouts.pdf_pages import page_digests

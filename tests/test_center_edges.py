@@ -24,7 +24,7 @@ from kiosk.embedded import free_port, running_municipal, running_stub
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import IssuanceRequest
+from contract.issuance import IssuanceRequest
 from tests.fixtures.stub import TEST_JAPAN_TIME
 from tests.test_issuance_service import client_for, open_session, write_terminal
 

@@ -19,7 +19,7 @@ from kiosk.embedded import free_port, running_municipal
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.housekeeping import DAY_S, purge
-from municipal.protocol import IssuanceRequest
+from contract.issuance import IssuanceRequest
 from municipal.public_site import build_public_app
 from municipal.service import SESSION_TTL_S, ServiceConfig
 from tests.fixtures.pcsc import wait_for

@@ -11,7 +11,7 @@ from kiosk.i18n import LANGUAGES, translate
 from kiosk.screens import build_view
 from kiosk.states import Machine, State
 from kiosk.translations import extract, po_path
-from municipal.protocol import DocumentOffer, MemberChoice
+from contract.issuance import DocumentOffer, MemberChoice
 
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 

@@ -19,7 +19,7 @@ from kiosk.embedded import free_port, running_municipal, running_stub
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import IssuanceRequest, Refusal, VerificationAnswer
+from contract.issuance import IssuanceRequest, Refusal, VerificationAnswer
 from tests.fixtures.stub import TEST_JAPAN_TIME
 from tests.kiosk_runs import pdf_text_of_bytes
 from tests.test_issuance_service import client_for, open_session

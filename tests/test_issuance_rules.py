@@ -15,7 +15,7 @@ from devices.card.cardfile import CardFile
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.pki import JST
-from municipal.protocol import DocumentOptions, IssuanceRequest
+from contract.issuance import DocumentOptions, IssuanceRequest
 from municipal.rules import document_offers
 from tests.test_issuance_service import client_for, open_session
 from tests.kiosk_runs import pdf_text_of_bytes

@@ -14,7 +14,7 @@ from devices.card.cardfile import CardFile
 from kiosk.issuance_client import IssuanceClient, ServiceRefused, ServiceUnreachable
 from municipal.cli import card_path
 from municipal.pki import PkiFiles, STUB_ROOT_NAME, issue_auth_certificate, make_ca
-from municipal.protocol import IssuanceRequest
+from contract.issuance import IssuanceRequest
 from municipal.service import ServiceConfig
 from municipal.terminals import register_terminal
 

@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.events import PaymentOpened, Printed, PrinterWaiting, PrintProblem, PrintProgress
 from kiosk.journal import JST
-from municipal.protocol import DocumentOptions
+from contract.issuance import DocumentOptions
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker, verify_printed
 from tests.kiosk_runs import pdf_text
 

@@ -25,7 +25,7 @@ from kiosk.embedded import free_port, running_municipal, running_stub
 from municipal import public_site
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import IssuanceRequest, VerificationAnswer
+from contract.issuance import IssuanceRequest, VerificationAnswer
 from municipal.public_site import build_public_app
 from municipal.rate_limit import RateLimiter
 from municipal.service import ServiceConfig

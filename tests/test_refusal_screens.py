@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.i18n import catalog
 from kiosk.screens import problem_text
-from municipal.protocol import REFUSAL_CODES
+from contract.issuance import REFUSAL_CODES
 
 
 @pytest.mark.parametrize("code", sorted(REFUSAL_CODES))

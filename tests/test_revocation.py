@@ -20,7 +20,7 @@ from benchmarks.fuzz_center import der_cert_id, der_integer, der_ocsp_request
 from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path, main
 from municipal.pki import JPKI_AUTH_CA_NAME, KeyAndCert, PkiFiles, issue_auth_certificate, make_ca
-from municipal.protocol import IssuanceRequest
+from contract.issuance import IssuanceRequest
 from municipal.refusal_material import RESIDENT, seeded_card
 from municipal.registry import SCHEMA, Registry
 from municipal.revocation import (REVOCATION_SCHEMA, Authority, build_crl, check_card_not_revoked,

@@ -18,7 +18,7 @@ from kiosk.paid_issuance import PaidIssuance, Settings
 from kiosk.session_worker import SessionWorker
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
-from municipal.protocol import DocumentOffer, DocumentOptions
+from contract.issuance import DocumentOffer, DocumentOptions
 
 
 class FlakyCenter:

@@ -6,7 +6,7 @@ from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, Pay
                           PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProblem, PrintProgress, Tap)
 from kiosk.screens import build_view
 from kiosk.states import MORE_TIME_PROMPT_S, Machine, State
-from municipal.protocol import DocumentOffer, DocumentOptions, MemberChoice
+from contract.issuance import DocumentOffer, DocumentOptions, MemberChoice
 
 TIMEOUT = 30.0
 
