@@ -2,23 +2,22 @@
 and what the national service window is checked against.
 
 A real kiosk reads the system clock. The demo may *play* another moment (a weekday
-morning when it is run at night), and then every part of the kiosk and the embedded
-center reads that same played clock, running on from the moment it was started.
-Intervals (timeouts, chimes) never use this clock: they use time.monotonic().
+morning when it is run at night): the played clock is the real one plus a fixed
+offset, so the kiosk and the embedded center, given the same offset, read the same
+time in two processes. Intervals (timeouts, chimes) never use this clock: they use
+time.monotonic().
 """
 from __future__ import annotations
 
 import datetime as dt
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 @dataclass(frozen=True)
 class WallClock:
-    played_from: dt.datetime | None = None  # None: the real clock
-    _started: float = field(default_factory=time.monotonic, compare=False)
+    offset: dt.timedelta = dt.timedelta(0)  # zero: the real clock
 
     @classmethod
     def real(cls) -> "WallClock":
@@ -29,13 +28,11 @@ class WallClock:
         """A clock that reads `start` now and runs on in real time from there."""
         if start.tzinfo is None:
             start = start.replace(tzinfo=JST)
-        return cls(start.astimezone(JST))
+        return cls(start - dt.datetime.now(dt.timezone.utc))
 
     @property
     def played(self) -> bool:
-        return self.played_from is not None
+        return self.offset != dt.timedelta(0)
 
     def now(self) -> dt.datetime:
-        if self.played_from is None:
-            return dt.datetime.now(JST)
-        return self.played_from + dt.timedelta(seconds=time.monotonic() - self._started)
+        return (dt.datetime.now(dt.timezone.utc) + self.offset).astimezone(JST)
