@@ -1,3 +1,3 @@
 """The wire contract between the kiosk and the issuance center: what each side sends
-and may expect back (`issuance`), and the national service window both keep. Both
-sides import it; neither imports the other."""
+and may expect back (`issuance`), the national service window both keep, and each
+document's title (`documents`). Both sides import it; neither imports the other."""

@@ -2,17 +2,13 @@
 
 Worker reports carry the `visit` number they were started for, so a late report
 from a session that already ended (timeout, cancel) is recognised and dropped.
+Plain data: they reach the frame loop through kiosk.event_queue.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pygame
-
 from contract.issuance import DocumentOffer
-
-# Worker reports travel through SDL's thread-safe event queue under this type.
-KIOSK_EVENT = pygame.USEREVENT + 1
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,3 @@ class PrintProblem(WorkerReport):
     refunded: int = 0  # the fee was given back (nothing valid was printed)
     owed: int = 0
 
-
-def post(report: WorkerReport | CardPresence | ServiceStatus) -> None:
-    """Called from worker threads; SDL's event queue is safe to push to from any thread."""
-    pygame.event.post(pygame.event.Event(KIOSK_EVENT, report=report))

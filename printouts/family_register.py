@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from contract.documents import DOCUMENT_TITLES
 from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
@@ -16,7 +17,8 @@ from printouts.page_flow import Block, spacer
 from printouts.records import FamilyRegister, RegisterEvent, RegisterPerson
 from printouts.ruled_rows import LABEL_W, Cell, label, labelled_row, row, ruled_above
 
-TITLES = {"full": "戸籍全部事項証明書", "individual": "戸籍個人事項証明書"}
+TITLES = {"full": DOCUMENT_TITLES["family_register_full"],
+          "individual": DOCUMENT_TITLES["family_register_individual"]}
 CERTIFYING_SENTENCES = {
     "full": "これは、戸籍に記録されている事項の全部を証明した書面である。",
     "individual": "これは、戸籍に記録されている事項の一部を証明した書面である。",

@@ -1,12 +1,12 @@
 """The fonts certificates are printed in: Mincho, registered with reportlab once; and
-Gothic, only rasterised (the copy-evident background's hidden word), never embedded."""
+Gothic, only rasterised (the copy-evident background's hidden word, the receipt
+emulator's paper), never embedded. `FontMissing` is every part's error for a font
+package not installed, the kiosk's screen fonts included, so this module imports
+reportlab only when a certificate is drawn."""
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 
 MINCHO = "IPAexMincho"  # the name renderers pass to setFont()
 MINCHO_PATH = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
@@ -16,12 +16,15 @@ GOTHIC_PACKAGE = "fonts-ipaexfont-gothic"
 
 
 class FontMissing(RuntimeError):
-    pass
+    """A font's Debian package is not installed (scripts/install-system-deps.sh)."""
 
 
 @cache
 def mincho() -> str:
     """Register IPAex Mincho (reportlab embeds a subset per PDF) and return its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     font = TTFont(MINCHO, str(_installed(MINCHO_PATH, MINCHO_PACKAGE)))
     _keep_tables(font.face)
     pdfmetrics.registerFont(font)

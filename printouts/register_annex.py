@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from contract.documents import DOCUMENT_TITLES
 from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
@@ -15,7 +16,6 @@ from printouts.page_flow import Block, spacer
 from printouts.records import AnnexEntry, RegisterAnnex
 from printouts.ruled_rows import Cell, label, labelled_row, row
 
-TITLE = "戸籍の附票の写し"
 CERTIFYING_SENTENCE = "この写しは、戸籍の附票の原本と相違ないことを証明する。"
 
 NAME_W, SET_ON_W = 120.0, 105.0
@@ -32,8 +32,9 @@ def render_register_annex(record: RegisterAnnex, verification_code: str) -> Rend
         replace(headings, keep_with_next=True),
     ]
     body += [_entry_row(font, entry, headings) for entry in record.entries]
-    return render_certificate_pdf(record.certification, title=TITLE, certifying_sentence=CERTIFYING_SENTENCE,
-                                  verification_code=verification_code, body=body)
+    return render_certificate_pdf(record.certification, title=DOCUMENT_TITLES["family_register_annex"],
+                                  certifying_sentence=CERTIFYING_SENTENCE, verification_code=verification_code,
+                                  body=body)
 
 
 def _entry_row(font: str, entry: AnnexEntry, headings: Block) -> Block:

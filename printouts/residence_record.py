@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from contract.documents import DOCUMENT_TITLES
 from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import seireki, wareki
@@ -18,7 +19,7 @@ from printouts.page_flow import Block, spacer, stack
 from printouts.records import HouseholdMember, ResidenceRecord
 from printouts.ruled_rows import Cell, label, labelled_row, row, ruled_above
 
-TITLES = {"copy": "住民票の写し", "items": "住民票記載事項証明書"}
+TITLES = {"copy": DOCUMENT_TITLES["residence_record"], "items": DOCUMENT_TITLES["residence_record_items"]}
 CERTIFYING_SENTENCES = {
     "copy": "この写しは、住民票の原本と相違ないことを証明する。",
     "items": "上記の事項は、住民票の記載事項と相違ないことを証明する。",

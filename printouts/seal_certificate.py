@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from reportlab.pdfgen.canvas import Canvas
 
+from contract.documents import DOCUMENT_TITLES
 from printouts.certificate_page import BODY_W, LEFT, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki
@@ -15,7 +16,6 @@ from printouts.records import SealCertificate
 from printouts.ruled_rows import LABEL_W, Cell, label, labelled_row, row
 from printouts.seals import draw_personal_seal
 
-TITLE = "印鑑登録証明書"
 CERTIFYING_SENTENCE = "この写しは、登録されている印影と相違ないことを証明する。"
 
 IMPRESSION_BOX = 150.0  # the square the impression is printed in
@@ -26,8 +26,9 @@ FACT_LABEL_W = 70.0
 def render_seal_certificate(record: SealCertificate, verification_code: str) -> RenderedPdf:
     font = mincho()
     body = [_impression_and_facts(font, record), labelled_row(font, "住所", record.address, min_height=40)]
-    return render_certificate_pdf(record.certification, title=TITLE, certifying_sentence=CERTIFYING_SENTENCE,
-                                  verification_code=verification_code, body=body)
+    return render_certificate_pdf(record.certification, title=DOCUMENT_TITLES["seal_certificate"],
+                                  certifying_sentence=CERTIFYING_SENTENCE, verification_code=verification_code,
+                                  body=body)
 
 
 def _impression_and_facts(font: str, record: SealCertificate) -> Block:

@@ -7,6 +7,7 @@ digits line up.
 """
 from __future__ import annotations
 
+from contract.documents import DOCUMENT_TITLES
 from printouts.certificate_page import BODY_W, RenderedPdf, render_certificate_pdf
 from printouts.fonts import mincho
 from printouts.japanese_era import wareki, wareki_year
@@ -14,7 +15,6 @@ from printouts.page_flow import Block, spacer
 from printouts.records import TaxCertificate
 from printouts.ruled_rows import Cell, label, labelled_row, row
 
-TITLE = "課税・所得証明書"
 CERTIFYING_SENTENCE = "上記のとおり証明する。"
 
 _PREFECTURAL_TAXES = (("東京都", "都民税"), ("北海道", "道民税"), ("京都府", "府民税"), ("大阪府", "府民税"))
@@ -48,9 +48,9 @@ def render_tax_certificate(record: TaxCertificate, verification_code: str) -> Re
         _two_sided_row(font, ("所得・控除", ""), ("税額等", ""), heading=True),
         *(_two_sided_row(font, left, right) for left, right in zip(income, taxes)),
     ]
-    return render_certificate_pdf(record.certification, title=TITLE, certifying_sentence=CERTIFYING_SENTENCE,
-                                  verification_code=verification_code, body=body,
-                                  title_note=f"{fiscal_year}度（{income_year}分の所得）")
+    return render_certificate_pdf(record.certification, title=DOCUMENT_TITLES["tax_certificate"],
+                                  certifying_sentence=CERTIFYING_SENTENCE, verification_code=verification_code,
+                                  body=body, title_note=f"{fiscal_year}度（{income_year}分の所得）")
 
 
 def _two_sided_row(font: str, left: tuple[str, str], right: tuple[str, str], heading: bool = False) -> Block:

@@ -29,7 +29,7 @@ from devices.payment.cctalk_host import EventSource, Hopper
 from devices.payment.cctalk_link import CcTalkLink
 from devices.printer import escpos_receipt
 from devices.printer.base import PrinterError, PrinterUnavailable, PrintJobTimedOut
-from devices.printer.escpos_receipt import (ProtocolError, ReceiptPrinter, ReceiptPrinterFault,
+from devices.printer.escpos_receipt import (EscposReceiptPrinter, ProtocolError, ReceiptPrinterFault,
                                             ReceiptPrinterStatus)
 from printouts.receipt import ReceiptLine
 from tests.card_helpers import ScriptedTransport
@@ -226,7 +226,7 @@ def _printer(answers: list[bytes]):
 @given(st.lists(realtime_bytes, min_size=4, max_size=4))
 def test_any_four_realtime_status_bytes_read_as_a_status(answers):
     with _printer([bytes([b]) for b in answers]):
-        status = ReceiptPrinter("/dev/fuzz").status(timeout=1.0)
+        status = EscposReceiptPrinter("/dev/fuzz").status(timeout=1.0)
     assert isinstance(status, ReceiptPrinterStatus)
     assert status.as_printer_status().ready == (status.online and status.paper_ok and not status.cover_open
                                                 and not status.error)
@@ -237,7 +237,7 @@ def test_any_four_realtime_status_bytes_read_as_a_status(answers):
 def test_any_printer_answers_give_a_status_or_a_printer_error(answers):
     with _printer(answers):
         try:
-            status = ReceiptPrinter("/dev/fuzz").print_lines([ReceiptLine("テスト")], timeout=1.0)
+            status = EscposReceiptPrinter("/dev/fuzz").print_lines([ReceiptLine("テスト")], timeout=1.0)
         except PrinterError as exc:
             assert isinstance(exc, PRINTER_ERRORS), exc
             return

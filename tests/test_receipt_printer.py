@@ -13,10 +13,10 @@ import pytest
 from devices.printer import PrinterUnavailable, PrintJobTimedOut
 from devices.printer.escpos_receipt import (
     CoverOpen,
+    EscposReceiptPrinter,
     PaperOut,
     PrinterOffline,
     ProtocolError,
-    ReceiptPrinter,
     job_bytes,
 )
 from printouts import fictional_records
@@ -101,7 +101,7 @@ def test_japanese_goes_out_in_shift_jis_in_kanji_mode():
 def test_a_receipt_prints_on_the_emulators_paper(receipt_emulator, tmp_path):
     receipt = sample_receipt()
 
-    after = ReceiptPrinter(receipt_emulator.tty_path).print_receipt(receipt, timeout=20)
+    after = EscposReceiptPrinter(receipt_emulator.tty_path).print_receipt(receipt, timeout=20)
 
     assert after.online and after.paper_ok and not after.paper_near_end
     assert receipt_emulator.receipts == [text_of(receipt)]  # every character decoded back, then cut
@@ -115,7 +115,7 @@ def test_a_receipt_prints_on_the_emulators_paper(receipt_emulator, tmp_path):
 
 def test_near_end_is_reported_but_prints(receipt_emulator):
     receipt_emulator.set_paper_near_end()
-    printer = ReceiptPrinter(receipt_emulator.tty_path)
+    printer = EscposReceiptPrinter(receipt_emulator.tty_path)
 
     assert printer.status().paper_near_end
     assert printer.print_receipt(sample_receipt(), timeout=20).paper_near_end
@@ -131,7 +131,7 @@ def test_a_stopped_printer_is_refused_before_printing(receipt_emulator, fault, e
     getattr(receipt_emulator, fault)()
 
     with pytest.raises(error, match="nothing was printed") as raised:
-        ReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
+        EscposReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
 
     assert not raised.value.during_job
     assert receipt_emulator.lines == []
@@ -145,7 +145,7 @@ def test_a_printer_stopping_mid_job_fails_the_job(receipt_emulator, fault, error
     getattr(receipt_emulator, fault)(after_lines=3)
 
     with pytest.raises(error, match="incomplete") as raised:
-        ReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
+        EscposReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
 
     assert raised.value.during_job
     assert len(receipt_emulator.lines) == 3 and receipt_emulator.receipts == []
@@ -160,7 +160,7 @@ def test_a_silent_printer_times_out_instead_of_hanging(receipt_emulator, after_l
     started = time.monotonic()
 
     with pytest.raises(PrintJobTimedOut, match="did not answer"):
-        ReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=2)
+        EscposReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=2)
 
     assert time.monotonic() - started < 2 + 10  # the timeout, plus slack for a loaded machine
     assert len(receipt_emulator.lines) == after_lines
@@ -170,14 +170,14 @@ def test_a_garbage_status_byte_is_a_protocol_error_naming_it(receipt_emulator):
     receipt_emulator.answer_next_status_with(b"\xa5")
 
     with pytest.raises(ProtocolError, match="DLE EOT 1 with byte 0xA5"):
-        ReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
+        EscposReceiptPrinter(receipt_emulator.tty_path).print_receipt(sample_receipt(), timeout=20)
 
     assert receipt_emulator.lines == []
 
 
 def test_a_missing_port_is_unavailable(tmp_path):
     with pytest.raises(PrinterUnavailable, match="cannot open receipt printer port"):
-        ReceiptPrinter(str(tmp_path / "ttyUSB9")).status(timeout=1)
+        EscposReceiptPrinter(str(tmp_path / "ttyUSB9")).status(timeout=1)
 
 
 def test_the_emulator_command_line_prints_and_saves_the_paper(tmp_path):
@@ -186,7 +186,7 @@ def test_the_emulator_command_line_prints_and_saves_the_paper(tmp_path):
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         tty_path = emulator.stdout.readline().strip()
-        ReceiptPrinter(tty_path).print_receipt(sample_receipt(), timeout=20)
+        EscposReceiptPrinter(tty_path).print_receipt(sample_receipt(), timeout=20)
         stdout, _ = emulator.communicate("quit\n", timeout=30)
     finally:
         emulator.kill()

@@ -1,4 +1,5 @@
-"""Document printer drivers behind one interface, and a factory to pick one by name."""
+"""Document printer drivers behind one interface, and a factory to pick one by name;
+the receipt printers' own interface beside it (`ReceiptPrinter`)."""
 from __future__ import annotations
 
 from devices.printer.base import (
@@ -14,6 +15,8 @@ from devices.printer.base import (
     PrintJobFailed,
     PrintJobTimedOut,
     PrintResult,
+    ReceiptPrinter,
+    ReceiptPrinterStatus,
 )
 from devices.printer.folder import FolderPrinter
 from devices.printer.sheet_printer import SheetPrinter
@@ -33,6 +36,8 @@ __all__ = [
     "PrinterError",
     "PrinterStatus",
     "PrinterUnavailable",
+    "ReceiptPrinter",
+    "ReceiptPrinterStatus",
     "SheetPrinter",
     "open_printer",
 ]

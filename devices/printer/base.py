@@ -9,6 +9,9 @@ from the frame loop.
 A job that did not complete raises a PrinterError whose `sheets_out` says how many
 sheets had already left the printer (0: nothing did, or nobody can tell); the kiosk
 voids the document either way, so no page of it is a valid certificate.
+
+Beside it, `ReceiptPrinter`: the one interface of the thermal receipt printer (or the
+folder that stands in for it), for the receipt, the staff's slips and the self-test.
 """
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from printouts.receipt import Receipt, ReceiptLine
 
 
 class PrinterError(Exception):
@@ -162,3 +168,48 @@ class DocumentPrinter(ABC):
 
     def location_of(self, job_id: str) -> str:
         return job_id
+
+
+@dataclass(frozen=True)
+class ReceiptPrinterStatus:
+    online: bool
+    paper_ok: bool
+    paper_near_end: bool  # still printing; tell the clerk to change the roll soon
+    cover_open: bool
+    error: bool  # cutter error, unrecoverable or auto-recoverable error (ESC/POS DLE EOT 3)
+
+    def as_printer_status(self) -> PrinterStatus:
+        """In the document printers' vocabulary, for the kiosk and the staff screens."""
+        paper = (PaperState.OUT if not self.paper_ok else PaperState.NEAR_END if self.paper_near_end
+                 else PaperState.OK)
+        problems = [text for bad, text in ((self.cover_open, "cover open"), (not self.paper_ok, "paper out"),
+                                           (self.error, "error (cutter jam or similar)"),
+                                           (not self.online, "offline")) if bad]
+        return PrinterStatus(not problems, paper, message=", ".join(problems))
+
+
+@runtime_checkable
+class ReceiptPrinter(Protocol):
+    """A receipt printer: the resident's receipt (kiosk.paid_issuance), the staff's slips
+    (kiosk.maintenance), its status (kiosk.device_checks). Every call blocks until the
+    paper is out or `timeout` has passed, so it runs on a worker thread; a failure raises
+    a PrinterError. Drivers subclass it: what they must define is abstract."""
+
+    @abstractmethod
+    def status(self, timeout: float = 3.0) -> ReceiptPrinterStatus:
+        """Raises a PrinterError if the printer does not answer."""
+
+    @abstractmethod
+    def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> ReceiptPrinterStatus:
+        """Print and cut one receipt; returns the status after it (near end is no error)."""
+
+    @abstractmethod
+    def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> ReceiptPrinterStatus:
+        """Any slip laid out as receipt lines (a staff cash collection slip), like a receipt."""
+
+    def printer_status(self, timeout: float = 3.0) -> PrinterStatus:
+        """status() as the document printers report theirs; silence is not ready."""
+        try:
+            return self.status(timeout).as_printer_status()
+        except PrinterError as exc:
+            return PrinterStatus(False, PaperState.UNKNOWN, message=str(exc))

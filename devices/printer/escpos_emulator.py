@@ -28,9 +28,8 @@ from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFont
 
-from printouts.fonts import FontMissing
+from printouts.fonts import gothic_path
 
-GOTHIC_PATH = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 COLUMNS = 42  # Font A cells across 80 mm paper
 CELL_W, CELL_H = 12, 24  # dots of a half-width Font A character
 LINE_GAP = 6  # default line spacing is 30 dots
@@ -64,11 +63,8 @@ class _Glyph:
 
 
 class EscposEmulator:
-    def __init__(self, font_path: Path = GOTHIC_PATH):
-        if not font_path.is_file():
-            raise FontMissing(f"Gothic font not found at {font_path}; install the Debian package "
-                              "fonts-ipaexfont-gothic (scripts/install-system-deps.sh)")
-        self._paper = _Paper(ImageFont.truetype(str(font_path), CELL_H))
+    def __init__(self):
+        self._paper = _Paper(ImageFont.truetype(str(gothic_path()), CELL_H))  # FontMissing if not installed
         self._lock = threading.RLock()
         self._mode = _Mode()
         self._line: list[_Glyph] = []

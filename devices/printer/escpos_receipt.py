@@ -1,4 +1,4 @@
-"""ReceiptPrinter: an Epson-style ESC/POS thermal printer on a serial port.
+"""EscposReceiptPrinter: an Epson-style ESC/POS thermal printer on a serial port.
 
 pyserial carries the bytes; python-escpos gives the command table (init, styles, size,
 cut, DLE EOT). Its `escpos.printer.Serial` is not used: it reads status with read(16),
@@ -17,13 +17,12 @@ Every read and write has a deadline.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import serial
 from escpos.constants import CTL_LF, ESC, FS, GS, HW_INIT, PAPER_PART_CUT, RT_STATUS, TXT_SIZE, TXT_STYLE
 
-from devices.printer.base import (OutOfPaper, PaperState, PrinterError, PrinterStatus, PrinterUnavailable,
-                                  PrintJobTimedOut)
+from devices.printer.base import (OutOfPaper, PrinterError, PrinterUnavailable, PrintJobTimedOut, ReceiptPrinter,
+                                  ReceiptPrinterStatus)
 from printouts.receipt import Receipt, ReceiptLine, receipt_lines
 
 ENCODING = "shift_jis"  # JIS X 0208; Python's codec maps ¥ to 0x5C, as ESC R 8 prints it
@@ -66,25 +65,7 @@ class ProtocolError(PrinterError):
     reason = "protocol_error"  # the printer answered with a byte no status has
 
 
-@dataclass(frozen=True)
-class ReceiptPrinterStatus:
-    online: bool
-    paper_ok: bool
-    paper_near_end: bool  # still printing; tell the clerk to change the roll soon
-    cover_open: bool
-    error: bool  # cutter error, unrecoverable or auto-recoverable error (DLE EOT 3)
-
-    def as_printer_status(self) -> PrinterStatus:
-        """In the document printers' vocabulary, for the kiosk and the staff screens."""
-        paper = (PaperState.OUT if not self.paper_ok else PaperState.NEAR_END if self.paper_near_end
-                 else PaperState.OK)
-        problems = [text for bad, text in ((self.cover_open, "cover open"), (not self.paper_ok, "paper out"),
-                                           (self.error, "error (cutter jam or similar)"),
-                                           (not self.online, "offline")) if bad]
-        return PrinterStatus(not problems, paper, message=", ".join(problems))
-
-
-class ReceiptPrinter:
+class EscposReceiptPrinter(ReceiptPrinter):
     def __init__(self, port: str, *, baudrate: int = 38400, rtscts: bool = False):
         self.port = port
         self.baudrate = baudrate
@@ -94,21 +75,11 @@ class ReceiptPrinter:
         with self._open() as link:
             return link.status(time.monotonic() + timeout)
 
-    def printer_status(self, timeout: float = 3.0) -> PrinterStatus:
-        """status() as the document printers report theirs; silence is not ready."""
-        try:
-            return self.status(timeout).as_printer_status()
-        except PrinterError as exc:
-            return PrinterStatus(False, PaperState.UNKNOWN, message=str(exc))
-
     def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> ReceiptPrinterStatus:
-        """Print and cut one receipt, blocking until printed; returns the status after it
-        (near end is not an error). Raises a ReceiptPrinterFault, ProtocolError,
-        PrintJobTimedOut or PrinterUnavailable."""
         return self.print_lines(receipt_lines(receipt), timeout=timeout)
 
     def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> ReceiptPrinterStatus:
-        """Any slip laid out as receipt lines (a staff cash collection slip), like a receipt."""
+        """Raises a ReceiptPrinterFault, ProtocolError, PrintJobTimedOut or PrinterUnavailable."""
         deadline = time.monotonic() + timeout
         with self._open() as link:
             _raise_if_stopped(link.status(deadline), during_job=False)

@@ -1,5 +1,5 @@
 """FolderReceiptPrinter: the receipt as a text file in a folder (the embedded default),
-for a kiosk without a thermal printer. Same calls as the ESC/POS ReceiptPrinter."""
+for a kiosk without a thermal printer. Always online, never out of paper."""
 from __future__ import annotations
 
 import os
@@ -7,29 +7,27 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from devices.printer.base import PrinterStatus, PrinterUnavailable
-from devices.printer.escpos_receipt import ReceiptPrinterStatus
+from devices.printer.base import PrinterUnavailable, ReceiptPrinter, ReceiptPrinterStatus
 from printouts.receipt import Receipt, ReceiptLine, receipt_lines
 
+_READY = ReceiptPrinterStatus(online=True, paper_ok=True, paper_near_end=False, cover_open=False, error=False)
 
-class FolderReceiptPrinter:
+
+class FolderReceiptPrinter(ReceiptPrinter):
     def __init__(self, directory: str | os.PathLike[str]):
         self.directory = Path(directory)
 
     def status(self, timeout: float = 3.0) -> ReceiptPrinterStatus:
-        return ReceiptPrinterStatus(online=True, paper_ok=True, paper_near_end=False, cover_open=False, error=False)
+        return _READY
 
-    def printer_status(self, timeout: float = 3.0) -> PrinterStatus:
-        return self.status(timeout).as_printer_status()
-
-    def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> PrinterStatus:
+    def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> ReceiptPrinterStatus:
         return self._write(f"receipt-{receipt.transaction_number}.txt", receipt_lines(receipt))
 
-    def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> PrinterStatus:
+    def print_lines(self, lines: list[ReceiptLine], *, timeout: float = 30.0) -> ReceiptPrinterStatus:
         """A staff slip: the same file, named by when it was printed."""
         return self._write(f"slip-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}.txt", lines)
 
-    def _write(self, name: str, lines: list[ReceiptLine]) -> PrinterStatus:
+    def _write(self, name: str, lines: list[ReceiptLine]) -> ReceiptPrinterStatus:
         text = "\n".join(line.text for line in lines) + "\n"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -37,4 +35,4 @@ class FolderReceiptPrinter:
                 f.write(text)
         except OSError as exc:
             raise PrinterUnavailable(f"cannot write to {self.directory}: {exc}") from exc
-        return self.printer_status()
+        return _READY
