@@ -6,8 +6,10 @@ what it would report is posted here as events, as the real worker would.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterator
 
+from kiosk.clock import JST, WallClock
 from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, PaymentCancelled, PaymentOpened,
                           PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProgress, Tap)
 from kiosk.screens import PROBLEMS, View, build_view
@@ -15,6 +17,10 @@ from kiosk.states import Machine, State
 from contract.issuance import DocumentOffer, MemberChoice
 
 TIMEOUT = 60.0
+# The walks happen on a Tuesday morning, inside the national service window; the
+# closed welcome screen is shown on a year-end day, its longest text.
+OPEN_DAY = dt.datetime(2026, 11, 24, 10, 0, tzinfo=JST)
+YEAR_END_DAY = dt.datetime(2026, 12, 31, 10, 0, tzinfo=JST)
 # A long household and every option, so the fullest screens are the ones checked.
 HOUSEHOLD = (
     MemberChoice(id="m1", name="山田　太郎", is_cardholder=True),
@@ -48,9 +54,10 @@ class OrdersOnly:
 
 
 class Walk:
-    def __init__(self, language: str):
+    def __init__(self, language: str, wall: dt.datetime = OPEN_DAY):
         self.now = 0.0
-        self.m = Machine(OrdersOnly(), language=language, inactivity_timeout_s=TIMEOUT, now=0.0)
+        self.m = Machine(OrdersOnly(), language=language, inactivity_timeout_s=TIMEOUT, now=0.0,
+                         clock=WallClock.playing(wall))
         self.m.default_language = language
 
     def tap(self, *actions: str) -> Walk:
@@ -88,6 +95,7 @@ def every_view(language: str) -> Iterator[View]:
     w.m.out_of_service = None
     w.m.center_reachable = False
     yield w.view()
+    yield Walk(language, wall=YEAR_END_DAY).view()  # closed: when it opens, no Start
 
     w = Walk(language).tap("start")
     yield w.view()  # place the card

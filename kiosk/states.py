@@ -1,20 +1,30 @@
 """The kiosk's state graph, declared in one place as a table.
 
-States decide; screens draw. Only the main thread calls `Machine.handle` and
-`Machine.tick`; device work is asked of the worker and comes back as events.
+Each row says what an event does in a state and which states it may lead to; the
+passing of time (`Tick`) and the recovery from a bug (`Recover`) are rows like any
+other. At import the table is checked: every state is reachable from the welcome
+screen and can get back to it. At run time a handler that leads anywhere it did not
+declare is a bug, and ends on the problem screen.
+
+States decide; screens draw. Only the main thread calls `Machine.handle`,
+`Machine.tick` and `Machine.recover`; device work is asked of the worker and comes
+back as events.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Protocol
 
+from contract import service_window
+from contract.issuance import DocumentOffer, DocumentOptions
+from devices.card import card_commands
+from kiosk.clock import WallClock
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, FeeQuoted, PaymentCancelled,
                           PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrinterWaiting,
-                          PrintProblem,
-                          PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
-from contract.issuance import DocumentOffer, DocumentOptions
+                          PrintProblem, PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
 
 log = logging.getLogger("kiosk.states")
 
@@ -56,6 +66,19 @@ NO_INACTIVITY_LIMIT = {State.WELCOME, State.CHECKING, State.PREPARING, State.REF
 MONEY_STATES = {State.PREPARING, State.PAYING, State.REFUNDING, State.PRINTING}
 # Once the first document is out, taking the card away is how a resident leaves.
 CHOOSING_STATES = {State.CHOOSE_DOCUMENT, State.MEMBERS, State.OPTIONS, State.COPIES, State.FEE}
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes (every frame): inactivity limits, leaving screens, the service window."""
+
+
+@dataclass(frozen=True)
+class Recover:
+    """A frame failed with a bug: the resident needs a screen with a way out."""
+
+
+TICK, RECOVER = Tick(), Recover()
 
 
 class Worker(Protocol):
@@ -103,7 +126,7 @@ class Visit:
     hours: str | None = None  # when the service opens, with service_closed
 
     def wipe(self) -> None:
-        self.pin[:] = bytes(len(self.pin))
+        card_commands.wipe(self.pin)
         self.pin.clear()
 
     @property
@@ -117,9 +140,21 @@ class Visit:
         return DocumentOptions(members=members, include=tuple(self.include))
 
 
+@dataclass(frozen=True)
+class Closed:
+    """The national service window is shut: when it opens, and how many days from today."""
+
+    opens: dt.datetime
+    days_away: int
+
+
 class Machine:
-    def __init__(self, worker: Worker, *, language: str, inactivity_timeout_s: float, now: float):
+    def __init__(self, worker: Worker, *, language: str, inactivity_timeout_s: float, now: float,
+                 clock: WallClock = WallClock.real()):
+        """`now` is the frame loop's monotonic time; `clock` the wall clock in Japan time
+        (real by default; the demo plays one) that the service window is read on."""
         self.worker = worker
+        self.clock = clock
         self.language = language
         self.default_language = language
         self.inactivity_timeout_s = inactivity_timeout_s
@@ -133,11 +168,13 @@ class Machine:
         self.reader_lost = False
         self.out_of_service: str | None = None  # set by staff in maintenance mode
         self.center_reachable = True  # as the service watch last reported
+        self.closed: Closed | None = None  # outside the national service window
         self.language_menu = False
         self.large_text = False
         self.high_contrast = False
         self.prompting = False  # "need more time?" is on screen
         self.leaving_with_documents = False  # the visit ended with paper in the tray
+        self.check_window()
 
     # --- entry points ------------------------------------------------------------
 
@@ -153,37 +190,16 @@ class Machine:
             self.last_input_at = now
             if self._display_tap(event.action):
                 return
-        handler = TRANSITIONS.get((self.state, type(event)))
-        if handler is None:
-            return
-        new_state = handler(self, event)
-        if new_state is not None and new_state is not self.state:
-            log.info("state %s -> %s", self.state.value, new_state.value)
-            self.state = new_state
-            self.last_input_at = self.entered_at = now
-            self.prompting = self.language_menu = False
+        self._dispatch(event, now)
 
     def tick(self, now: float) -> None:
-        """Called every frame: the inactivity limit of the current screen."""
-        if self.state is State.TAKE_DOCUMENTS and now - self.entered_at >= LEAVE_S:
-            self._go(self._end_visit(), now)
-            return
-        if self.state in NO_INACTIVITY_LIMIT:
-            return
-        if self.state is State.PAYING and self.visit.credited >= self.visit.due:
-            return  # paid: printing starts, nothing to cancel
-        idle = now - self.last_input_at
-        self.prompting = idle >= self.inactivity_timeout_s - MORE_TIME_PROMPT_S
-        if idle >= self.inactivity_timeout_s:
-            log.info("inactivity timeout in %s", self.state.value)
-            self._go(self._expire(), now)
+        """Called every frame: time limits of the current screen, and the service window."""
+        self._dispatch(TICK, now)
 
     def recover(self, now: float) -> None:
         """After a bug in a frame: the resident gets the "something went wrong" screen and
         a way out. Money and paper on the move are left to the worker, which reports."""
-        if self.state in MONEY_STATES or self.state is State.WELCOME:
-            return
-        self._go(self._problem("internal_error"), now)
+        self._dispatch(RECOVER, now)
 
     def set_out_of_service(self, reason: str | None) -> None:
         """Staff take the kiosk out of service (a reason) or put it back (None). A visit
@@ -200,14 +216,40 @@ class Machine:
         started = self.visit.authenticated_at
         return started is not None and now - started < MORE_DOCUMENTS_WINDOW_S
 
-    # --- helpers used by the transitions -----------------------------------------
+    def check_window(self) -> bool:
+        """Reads the wall clock against the national service window; True if open."""
+        wall = self.clock.now()
+        if service_window.is_open(wall):
+            self.closed = None
+        else:
+            opens = service_window.next_opening(wall)
+            self.closed = Closed(opens, (opens.date() - wall.date()).days)
+        return self.closed is None
 
-    def _go(self, state: State, now: float) -> None:
-        if state is not self.state:
-            log.info("state %s -> %s", self.state.value, state.value)
+    # --- the table at work --------------------------------------------------------
+
+    def _dispatch(self, event: object, now: float) -> None:
+        row = TRANSITIONS.get((self.state, type(event)))
+        if row is None:
+            return
+        new_state = row.handler(self, event, now)
+        if new_state is None or new_state is self.state:
+            return
+        if new_state not in row.targets:
+            log.error("bug: %s in %s led to undeclared %s", type(event).__name__, self.state.value,
+                      new_state.value)
+            new_state = self._problem("internal_error")
+        self._enter(new_state, now)
+
+    def _enter(self, state: State, now: float) -> None:
+        log.info("state %s -> %s", self.state.value, state.value)
         self.state = state
         self.last_input_at = self.entered_at = now
         self.prompting = self.language_menu = False
+        if state is State.WELCOME:
+            self.check_window()  # the next resident must not see a stale "open"
+
+    # --- helpers used by the transitions -----------------------------------------
 
     def _display_tap(self, action: str) -> bool:
         """Language and display taps work on every screen and change nothing else."""
@@ -229,11 +271,14 @@ class Machine:
             return False
         return True
 
-    def _expire(self) -> State:
-        if self.state is State.PAYING:  # the money goes back before anything else
-            self.worker.cancel_payment(self.visit.number)
-            return State.REFUNDING
-        return self._leave()
+    def _idle_expired(self, now: float) -> bool:
+        """Raises "need more time?" near the screen's limit; True once the limit passed."""
+        idle = now - self.last_input_at
+        self.prompting = idle >= self.inactivity_timeout_s - MORE_TIME_PROMPT_S
+        if idle >= self.inactivity_timeout_s:
+            log.info("inactivity timeout in %s", self.state.value)
+            return True
+        return False
 
     def _leave(self) -> State:
         """The resident is done: wipe the visit, then make sure the card and any paper
@@ -270,17 +315,47 @@ class Machine:
         return State.PROBLEM
 
 
-# --- transitions: (state, event type) -> what happens -----------------------------
+# --- transitions: what an event does in a state; each returns the next state or None --
 
-def _welcome_tap(m: Machine, tap: Tap) -> State | None:
-    return m._start_visit() if tap.action == "start" and m.in_service else None
+def _welcome_tap(m: Machine, tap: Tap, now: float) -> State | None:
+    """No card is taken outside the service window, out of service or without the center."""
+    if tap.action != "start" or not m.in_service or not m.check_window():
+        return None
+    return m._start_visit()
 
 
-def _cancel_tap(m: Machine, tap: Tap) -> State | None:
+def _window_tick(m: Machine, _tick: Tick, now: float) -> None:
+    m.check_window()  # the welcome screen follows the window by itself; a visit under way goes on
+
+
+def _cancel_tap(m: Machine, tap: Tap, now: float) -> State | None:
     return m._leave() if tap.action in ("cancel", "end_now") else None
 
 
-def _card_placed(m: Machine, ev: CardPresence) -> State | None:
+def _inactivity_tick(m: Machine, _tick: Tick, now: float) -> State | None:
+    return m._leave() if m._idle_expired(now) else None
+
+
+def _paying_tick(m: Machine, _tick: Tick, now: float) -> State | None:
+    """A payment left unattended is cancelled and refunded, never kept."""
+    if m.visit.credited >= m.visit.due:
+        return None  # paid: printing starts, nothing to cancel
+    if not m._idle_expired(now):
+        return None
+    m.worker.cancel_payment(m.visit.number)
+    return State.REFUNDING
+
+
+def _leaving_tick(m: Machine, _tick: Tick, now: float) -> State | None:
+    return m._end_visit() if now - m.entered_at >= LEAVE_S else None
+
+
+def _recover(m: Machine, _recover: Recover, now: float) -> State:
+    m.prompting = m.language_menu = False  # a bug in an overlay must not come back with it
+    return m._problem("internal_error")
+
+
+def _card_placed(m: Machine, ev: CardPresence, now: float) -> State | None:
     if ev.reader_lost:
         return m._problem("reader")
     if ev.present:
@@ -288,7 +363,7 @@ def _card_placed(m: Machine, ev: CardPresence) -> State | None:
     return None
 
 
-def _card_taken_away(m: Machine, ev: CardPresence) -> State | None:
+def _card_taken_away(m: Machine, ev: CardPresence, now: float) -> State | None:
     """The card left while the resident still needed it: nothing more can be done."""
     if ev.present:
         return None
@@ -297,24 +372,24 @@ def _card_taken_away(m: Machine, ev: CardPresence) -> State | None:
     return m._problem("reader" if ev.reader_lost else "card_removed")
 
 
-def _card_gone(m: Machine, ev: CardPresence) -> State | None:
+def _card_gone(m: Machine, ev: CardPresence, now: float) -> State | None:
     if ev.present:
         return None
     return State.TAKE_DOCUMENTS if m.leaving_with_documents else State.WELCOME
 
 
-def _card_ready(m: Machine, ev: CardReady) -> State:
+def _card_ready(m: Machine, ev: CardReady, now: float) -> State:
     m.visit.tries_left = ev.tries_left
     return State.PIN
 
 
-def _card_problem(m: Machine, ev: CardProblem) -> State:
+def _card_problem(m: Machine, ev: CardProblem, now: float) -> State:
     if ev.code == "pin_blocked":
         m.visit.tries_left = 0
     return m._problem(ev.code)
 
 
-def _pin_tap(m: Machine, tap: Tap) -> State | None:
+def _pin_tap(m: Machine, tap: Tap, now: float) -> State | None:
     pin = m.visit.pin
     if tap.action.startswith("digit:") and len(pin) < PIN_LENGTH:
         pin.append(ord(tap.action[-1]))
@@ -324,19 +399,19 @@ def _pin_tap(m: Machine, tap: Tap) -> State | None:
         m.worker.authenticate(m.visit.number, pin)
         m.visit.wipe()
         return State.CHECKING
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _pin_wrong(m: Machine, ev: PinWrong) -> State:
+def _pin_wrong(m: Machine, ev: PinWrong, now: float) -> State:
     m.visit.tries_left = ev.tries_left
     m.visit.pin_was_wrong = True
     return State.PIN if ev.tries_left > 0 else m._problem("pin_blocked")
 
 
-def _authenticated(m: Machine, ev: Authenticated) -> State:
+def _authenticated(m: Machine, ev: Authenticated, now: float) -> State:
     """The offers may include documents not available now; if none is, say why."""
     m.visit.documents = ev.documents
-    m.visit.authenticated_at = m.last_input_at
+    m.visit.authenticated_at = m.entered_at  # the PIN went out then: the center's session is younger
     if any(d.available for d in ev.documents):
         return State.CHOOSE_DOCUMENT
     if not ev.documents:
@@ -346,7 +421,7 @@ def _authenticated(m: Machine, ev: Authenticated) -> State:
     return m._problem(first.refusal or "no_documents", hours=first.opening_hours if closed else None)
 
 
-def _service_problem(m: Machine, ev: ServiceProblem) -> State:
+def _service_problem(m: Machine, ev: ServiceProblem, now: float) -> State:
     return m._problem(ev.code, hours=ev.hours)
 
 
@@ -360,7 +435,7 @@ def _page_tap(m: Machine, tap: Tap) -> bool:
     return True
 
 
-def _choose_tap(m: Machine, tap: Tap) -> State | None:
+def _choose_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
     if _page_tap(m, tap):
         return None
@@ -374,10 +449,10 @@ def _choose_tap(m: Machine, tap: Tap) -> State | None:
         if len(v.document.members) > 1:
             return State.MEMBERS
         return State.OPTIONS if v.document.options else State.COPIES
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _members_tap(m: Machine, tap: Tap) -> State | None:
+def _members_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
     if _page_tap(m, tap):
         return None
@@ -391,10 +466,10 @@ def _members_tap(m: Machine, tap: Tap) -> State | None:
     elif tap.action == "back":
         v.page = 0
         return State.CHOOSE_DOCUMENT
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _options_tap(m: Machine, tap: Tap) -> State | None:
+def _options_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
     if _page_tap(m, tap):
         return None
@@ -405,10 +480,10 @@ def _options_tap(m: Machine, tap: Tap) -> State | None:
     elif tap.action == "back":
         v.page = 0
         return State.MEMBERS if len(v.document.members) > 1 else State.CHOOSE_DOCUMENT
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _copies_tap(m: Machine, tap: Tap) -> State | None:
+def _copies_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
     if tap.action == "copies+":
         v.copies = min(MAX_COPIES, v.document.max_copies, v.copies + 1)
@@ -422,14 +497,14 @@ def _copies_tap(m: Machine, tap: Tap) -> State | None:
         if v.document.options:
             return State.OPTIONS
         return State.MEMBERS if len(v.document.members) > 1 else State.CHOOSE_DOCUMENT
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _fee_quoted(m: Machine, ev: FeeQuoted) -> None:
+def _fee_quoted(m: Machine, ev: FeeQuoted, now: float) -> None:
     m.visit.quote = ev
 
 
-def _fee_tap(m: Machine, tap: Tap) -> State | None:
+def _fee_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
     if tap.action == "pay" and v.quote is not None:
         v.due, v.credited = v.fee, 0
@@ -437,49 +512,45 @@ def _fee_tap(m: Machine, tap: Tap) -> State | None:
         return State.PREPARING
     if tap.action == "back":
         return State.COPIES
-    return _cancel_tap(m, tap)
+    return _cancel_tap(m, tap, now)
 
 
-def _payment_opened(m: Machine, ev: PaymentOpened) -> State:
+def _payment_opened(m: Machine, ev: PaymentOpened, now: float) -> State:
     m.visit.due, m.visit.credited = ev.due, 0
     return State.PAYING
 
 
-def _payment_progress(m: Machine, ev: PaymentProgress) -> None:
+def _payment_progress(m: Machine, ev: PaymentProgress, now: float) -> None:
     m.visit.credited, m.visit.due = ev.credited, ev.due
 
 
-def _paying_tap(m: Machine, tap: Tap) -> State | None:
+def _paying_tap(m: Machine, tap: Tap, now: float) -> State | None:
     if tap.action in ("cancel", "end_now") and m.visit.credited < m.visit.due:
         m.worker.cancel_payment(m.visit.number)
         return State.REFUNDING
     return None
 
 
-def _payment_cancelled(m: Machine, ev: PaymentCancelled) -> State:
+def _payment_cancelled(m: Machine, ev: PaymentCancelled, now: float) -> State:
     m.visit.refunded, m.visit.owed = ev.refunded, ev.owed
     return State.CANCELLED
 
 
-def _payment_problem(m: Machine, ev: PaymentProblem) -> State:
+def _money_problem(m: Machine, ev: PaymentProblem | PrintProblem, now: float) -> State:
     return m._problem(ev.code, ev.refunded, ev.owed)
 
 
-def _print_progress(m: Machine, ev: PrintProgress) -> State:
+def _print_progress(m: Machine, ev: PrintProgress, now: float) -> State:
     m.visit.sheets = (ev.sheet, ev.sheets)
     m.visit.printer_waiting = None
     return State.PRINTING
 
 
-def _printer_waiting(m: Machine, ev: PrinterWaiting) -> None:
+def _printer_waiting(m: Machine, ev: PrinterWaiting, now: float) -> None:
     m.visit.printer_waiting = ev.code
 
 
-def _print_problem(m: Machine, ev: PrintProblem) -> State:
-    return m._problem(ev.code, ev.refunded, ev.owed)
-
-
-def _printed(m: Machine, ev: Printed) -> State:
+def _printed(m: Machine, ev: Printed, now: float) -> State:
     v = m.visit
     v.change, v.owed = ev.change, ev.owed
     v.printed_documents += 1
@@ -488,86 +559,135 @@ def _printed(m: Machine, ev: Printed) -> State:
     return State.MORE
 
 
-def _more_tap(m: Machine, tap: Tap) -> State | None:
+def _more_tap(m: Machine, tap: Tap, now: float) -> State | None:
     v = m.visit
-    if tap.action == "another" and m.more_documents_allowed(m.last_input_at):
+    if tap.action == "another" and m.more_documents_allowed(now):
         v.document, v.page, v.change, v.owed = None, 0, 0, 0
         return State.CHOOSE_DOCUMENT
     return m._leave() if tap.action in ("finish", "end_now") else None
 
 
-def _more_card_gone(m: Machine, ev: CardPresence) -> State | None:
+def _more_card_gone(m: Machine, ev: CardPresence, now: float) -> State | None:
     return None if ev.present else m._leave()
 
 
-def _back_to_start_tap(m: Machine, tap: Tap) -> State | None:
+def _back_to_start_tap(m: Machine, tap: Tap, now: float) -> State | None:
     return m._leave() if tap.action in ("ok", "end_now") else None
 
 
-def _take_documents_tap(m: Machine, tap: Tap) -> State | None:
+def _take_documents_tap(m: Machine, tap: Tap, now: float) -> State | None:
     return m._end_visit() if tap.action == "ok" else None
 
 
-Transition = Callable[[Machine, object], "State | None"]
+# --- the table ------------------------------------------------------------------
 
-TRANSITIONS: dict[tuple[State, type], Transition] = {
-    (State.WELCOME, Tap): _welcome_tap,
-    (State.PLACE_CARD, Tap): _cancel_tap,
-    (State.PLACE_CARD, CardPresence): _card_placed,
-    (State.PLACE_CARD, CardReady): _card_ready,
-    (State.PLACE_CARD, CardProblem): _card_problem,
-    (State.PIN, Tap): _pin_tap,
-    (State.PIN, CardPresence): _card_taken_away,
-    (State.CHECKING, CardPresence): _card_taken_away,
-    (State.CHECKING, PinWrong): _pin_wrong,
-    (State.CHECKING, CardProblem): _card_problem,
-    (State.CHECKING, Authenticated): _authenticated,
-    (State.CHECKING, ServiceProblem): _service_problem,
-    (State.CHOOSE_DOCUMENT, Tap): _choose_tap,
-    (State.MEMBERS, Tap): _members_tap,
-    (State.OPTIONS, Tap): _options_tap,
-    (State.COPIES, Tap): _copies_tap,
-    (State.FEE, Tap): _fee_tap,
-    (State.FEE, FeeQuoted): _fee_quoted,
-    (State.FEE, PaymentProblem): _payment_problem,
-    (State.PREPARING, PaymentOpened): _payment_opened,
-    (State.PREPARING, ServiceProblem): _service_problem,
-    (State.PREPARING, PrintProblem): _print_problem,
-    (State.PREPARING, PaymentProblem): _payment_problem,
-    (State.PAYING, Tap): _paying_tap,
-    (State.PAYING, PaymentProgress): _payment_progress,
-    (State.PAYING, PaymentCancelled): _payment_cancelled,
-    (State.PAYING, PaymentProblem): _payment_problem,
-    (State.PAYING, PrintProgress): _print_progress,
-    (State.PAYING, PrintProblem): _print_problem,
-    (State.PAYING, Printed): _printed,
-    (State.REFUNDING, PaymentCancelled): _payment_cancelled,
-    (State.REFUNDING, PaymentProblem): _payment_problem,
-    (State.REFUNDING, PrintProgress): _print_progress,  # paid in full just before the cancel
-    (State.REFUNDING, Printed): _printed,
-    (State.REFUNDING, PrintProblem): _print_problem,
-    (State.PRINTING, PrintProgress): _print_progress,
-    (State.PRINTING, PrinterWaiting): _printer_waiting,
-    (State.PRINTING, Printed): _printed,
-    (State.PRINTING, PrintProblem): _print_problem,
-    (State.PRINTING, ServiceProblem): _service_problem,
-    (State.MORE, Tap): _more_tap,
-    (State.MORE, CardPresence): _more_card_gone,
-    (State.TAKE_CARD, CardPresence): _card_gone,
-    (State.TAKE_DOCUMENTS, Tap): _take_documents_tap,
-    (State.CANCELLED, Tap): _back_to_start_tap,
-    (State.PROBLEM, Tap): _back_to_start_tap,
+Handler = Callable[[Machine, object, float], "State | None"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """What an event does in a state, and every state it may lead to (staying is always allowed)."""
+
+    handler: Handler
+    targets: frozenset[State] = frozenset()
+
+
+def row(handler: Handler, *targets: State | frozenset[State]) -> Row:
+    states: set[State] = set()
+    for target in targets:
+        states |= target if isinstance(target, frozenset) else {target}
+    return Row(handler, frozenset(states))
+
+
+S = State
+LEAVING = frozenset({S.TAKE_CARD, S.TAKE_DOCUMENTS, S.WELCOME})  # where `_leave` goes
+
+TRANSITIONS: dict[tuple[State, type], Row] = {
+    (S.WELCOME, Tap): row(_welcome_tap, S.PLACE_CARD, S.PROBLEM),
+    (S.WELCOME, Tick): row(_window_tick),
+    (S.PLACE_CARD, Tap): row(_cancel_tap, LEAVING),
+    (S.PLACE_CARD, CardPresence): row(_card_placed, S.PROBLEM),
+    (S.PLACE_CARD, CardReady): row(_card_ready, S.PIN),
+    (S.PLACE_CARD, CardProblem): row(_card_problem, S.PROBLEM),
+    (S.PIN, Tap): row(_pin_tap, S.CHECKING, LEAVING),
+    (S.PIN, CardPresence): row(_card_taken_away, S.PROBLEM),
+    (S.CHECKING, CardPresence): row(_card_taken_away, S.PROBLEM),
+    (S.CHECKING, PinWrong): row(_pin_wrong, S.PIN, S.PROBLEM),
+    (S.CHECKING, CardProblem): row(_card_problem, S.PROBLEM),
+    (S.CHECKING, Authenticated): row(_authenticated, S.CHOOSE_DOCUMENT, S.PROBLEM),
+    (S.CHECKING, ServiceProblem): row(_service_problem, S.PROBLEM),
+    (S.CHOOSE_DOCUMENT, Tap): row(_choose_tap, S.MEMBERS, S.OPTIONS, S.COPIES, LEAVING),
+    (S.MEMBERS, Tap): row(_members_tap, S.OPTIONS, S.COPIES, S.CHOOSE_DOCUMENT, LEAVING),
+    (S.OPTIONS, Tap): row(_options_tap, S.COPIES, S.MEMBERS, S.CHOOSE_DOCUMENT, LEAVING),
+    (S.COPIES, Tap): row(_copies_tap, S.FEE, S.OPTIONS, S.MEMBERS, S.CHOOSE_DOCUMENT, LEAVING),
+    (S.FEE, Tap): row(_fee_tap, S.PREPARING, S.COPIES, LEAVING),
+    (S.FEE, FeeQuoted): row(_fee_quoted),
+    (S.FEE, PaymentProblem): row(_money_problem, S.PROBLEM),
+    (S.PREPARING, PaymentOpened): row(_payment_opened, S.PAYING),
+    (S.PREPARING, ServiceProblem): row(_service_problem, S.PROBLEM),
+    (S.PREPARING, PrintProblem): row(_money_problem, S.PROBLEM),
+    (S.PREPARING, PaymentProblem): row(_money_problem, S.PROBLEM),
+    (S.PAYING, Tap): row(_paying_tap, S.REFUNDING),
+    (S.PAYING, Tick): row(_paying_tick, S.REFUNDING),
+    (S.PAYING, PaymentProgress): row(_payment_progress),
+    (S.PAYING, PaymentCancelled): row(_payment_cancelled, S.CANCELLED),
+    (S.PAYING, PaymentProblem): row(_money_problem, S.PROBLEM),
+    (S.PAYING, PrintProgress): row(_print_progress, S.PRINTING),
+    (S.PAYING, PrintProblem): row(_money_problem, S.PROBLEM),
+    (S.PAYING, Printed): row(_printed, S.MORE),
+    (S.REFUNDING, PaymentCancelled): row(_payment_cancelled, S.CANCELLED),
+    (S.REFUNDING, PaymentProblem): row(_money_problem, S.PROBLEM),
+    (S.REFUNDING, PrintProgress): row(_print_progress, S.PRINTING),  # paid in full just before the cancel
+    (S.REFUNDING, Printed): row(_printed, S.MORE),
+    (S.REFUNDING, PrintProblem): row(_money_problem, S.PROBLEM),
+    (S.PRINTING, PrintProgress): row(_print_progress),
+    (S.PRINTING, PrinterWaiting): row(_printer_waiting),
+    (S.PRINTING, Printed): row(_printed, S.MORE),
+    (S.PRINTING, PrintProblem): row(_money_problem, S.PROBLEM),
+    (S.PRINTING, ServiceProblem): row(_service_problem, S.PROBLEM),
+    (S.MORE, Tap): row(_more_tap, S.CHOOSE_DOCUMENT, LEAVING),
+    (S.MORE, CardPresence): row(_more_card_gone, LEAVING),
+    (S.TAKE_CARD, CardPresence): row(_card_gone, S.TAKE_DOCUMENTS, S.WELCOME),
+    (S.TAKE_DOCUMENTS, Tap): row(_take_documents_tap, S.WELCOME),
+    (S.TAKE_DOCUMENTS, Tick): row(_leaving_tick, S.WELCOME),
+    (S.CANCELLED, Tap): row(_back_to_start_tap, LEAVING),
+    (S.PROBLEM, Tap): row(_back_to_start_tap, LEAVING),
 }
-for _state in CHOOSING_STATES:
-    TRANSITIONS[(_state, CardPresence)] = _card_taken_away
+for _state in CHOOSING_STATES:  # after a first document, taking the card is how a resident leaves
+    TRANSITIONS[(_state, CardPresence)] = row(_card_taken_away, S.PROBLEM, LEAVING)
+for _state in set(State) - NO_INACTIVITY_LIMIT - {S.PAYING}:
+    TRANSITIONS[(_state, Tick)] = row(_inactivity_tick, LEAVING)
+for _state in set(State) - MONEY_STATES - {S.WELCOME}:  # the welcome screen has nothing to lose
+    TRANSITIONS[(_state, Recover)] = row(_recover, S.PROBLEM)
 
 
-def _check_graph() -> None:
-    """Every state must have a way out, so no resident is ever stuck."""
-    with_exit = {state for state, _ in TRANSITIONS}
-    stuck = set(State) - with_exit
-    if stuck:
-        raise AssertionError(f"states without a transition: {stuck}")
+class StateGraphError(AssertionError):
+    """The table would let a resident reach a state the kiosk cannot bring back to welcome."""
 
 
-_check_graph()
+def _reachable(edges: dict[State, set[State]], start: State) -> set[State]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def check_graph(table: dict[tuple[State, type], Row]) -> None:
+    """Every state is reachable from WELCOME and can get back to it, through declared targets."""
+    forward: dict[State, set[State]] = {}
+    backward: dict[State, set[State]] = {}
+    for (state, _event), declared in table.items():
+        for target in declared.targets:
+            forward.setdefault(state, set()).add(target)
+            backward.setdefault(target, set()).add(state)
+    unreachable = set(State) - _reachable(forward, State.WELCOME)
+    no_way_back = set(State) - _reachable(backward, State.WELCOME)
+    if unreachable or no_way_back:
+        raise StateGraphError(f"unreachable from welcome: {sorted(s.value for s in unreachable)}; "
+                              f"no way back to welcome: {sorted(s.value for s in no_way_back)}")
+
+
+check_graph(TRANSITIONS)

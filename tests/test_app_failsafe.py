@@ -16,6 +16,7 @@ from kiosk.events import CardPresence, CardReady, Tap  # noqa: E402
 from kiosk.screens import build_view  # noqa: E402
 from kiosk.screen_catalogue import OrdersOnly  # noqa: E402
 from kiosk.states import Machine, State  # noqa: E402
+from tests.fixtures.stub import TEST_CLOCK  # noqa: E402
 
 
 class Watch:
@@ -40,7 +41,7 @@ def surface():
 
 def machine_at_pin():
     now = time.monotonic()  # the frame loop's clock
-    m = Machine(OrdersOnly(), language="en", inactivity_timeout_s=60, now=now)
+    m = Machine(OrdersOnly(), language="en", inactivity_timeout_s=60, now=now, clock=TEST_CLOCK)
     m.handle(Tap("start"), now)
     m.handle(CardPresence(True), now)
     m.handle(CardReady(m.visit.number, tries_left=3), now)

@@ -11,6 +11,7 @@ from kiosk.i18n import LANGUAGES, translate
 from kiosk.screens import build_view
 from kiosk.states import Machine, State
 from kiosk.translations import extract, po_path
+from tests.fixtures.stub import TEST_CLOCK
 from contract.issuance import DocumentOffer, MemberChoice
 
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
@@ -34,7 +35,7 @@ def test_extraction_finds_the_screens_messages(messages):
     """Tables marked with N_() and calls of _() are both found, so the test below sees every message."""
     assert "Your PIN is locked" in messages  # a PROBLEMS table entry
     assert "Enter your PIN" in messages  # a _() call in a screen
-    assert "Copy of residence record" in messages  # DOCUMENT_TITLES
+    assert "Copy of residence record" in messages  # DOCUMENT_NAMES
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
@@ -83,7 +84,7 @@ def test_switching_language_keeps_the_visit():
     offer = DocumentOffer(type="residence_record", municipality="999001", fee_yen=300, available=True,
                           members=household)
     worker = Orders()
-    m = Machine(worker, language="ja", inactivity_timeout_s=60, now=0.0)
+    m = Machine(worker, language="ja", inactivity_timeout_s=60, now=0.0, clock=TEST_CLOCK)
     m.handle(Tap("start"), 1.0)
     m.handle(CardPresence(True), 1.0)
     m.handle(CardReady(m.visit.number, tries_left=3), 1.0)

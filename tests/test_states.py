@@ -2,13 +2,32 @@
 PIN keypad and leftovers from a previous visit."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+import pytest
+
+from contract.service_window import JST
 from kiosk.events import (Authenticated, CardPresence, CardReady, FeeQuoted, PaymentCancelled, PaymentOpened,
                           PaymentProgress, PinWrong, Printed, PrinterWaiting, PrintProblem, PrintProgress, Tap)
 from kiosk.screens import build_view
-from kiosk.states import MORE_TIME_PROMPT_S, Machine, State
+from kiosk.states import MORE_TIME_PROMPT_S, TRANSITIONS, Machine, Row, State, StateGraphError, check_graph
 from contract.issuance import DocumentOffer, DocumentOptions, MemberChoice
 
 TIMEOUT = 30.0
+
+
+class WallAt:
+    """A wall clock in Japan time that only moves when the test moves it."""
+
+    def __init__(self, moment: str = "2026-11-24 10:00"):  # a Tuesday morning, open
+        self.set(moment)
+
+    def set(self, moment: str) -> None:
+        self.at = dt.datetime.fromisoformat(moment).replace(tzinfo=JST)
+
+    def now(self) -> dt.datetime:
+        return self.at
 
 
 class RecordingWorker:
@@ -37,9 +56,14 @@ class RecordingWorker:
         self.calls.append(("cancel_payment", visit))
 
 
-def machine_at_pin(now=0.0):
+def new_machine(worker=None, now=0.0, wall: WallAt | None = None) -> Machine:
+    return Machine(worker or RecordingWorker(), language="ja", inactivity_timeout_s=TIMEOUT, now=now,
+                   clock=wall or WallAt())
+
+
+def machine_at_pin(now=0.0, wall: WallAt | None = None):
     worker = RecordingWorker()
-    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=now)
+    m = new_machine(worker, now, wall)
     m.handle(Tap("start"), now)
     m.handle(CardReady(m.visit.number, tries_left=3), now)
     assert m.state is State.PIN
@@ -130,7 +154,7 @@ def test_no_inactivity_limit_while_the_kiosk_itself_is_working():
 
 def test_a_card_placed_while_waiting_is_opened_once_it_is_there():
     worker = RecordingWorker()
-    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m = new_machine(worker)
     m.handle(Tap("start"), 0)
     assert not any(call[0] == "open" for call in worker.calls)
     m.handle(CardPresence(True), 1)
@@ -139,7 +163,7 @@ def test_a_card_placed_while_waiting_is_opened_once_it_is_there():
 
 def test_a_card_already_on_the_reader_is_opened_at_start():
     worker = RecordingWorker()
-    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m = new_machine(worker)
     m.handle(CardPresence(True), 0)
     m.handle(Tap("start"), 1)
     assert ("open", m.visit.number) in worker.calls
@@ -322,7 +346,7 @@ def test_the_language_and_display_change_on_any_screen_without_losing_the_choice
 
 
 def test_out_of_service_offers_no_start():
-    m = Machine(RecordingWorker(), language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m = new_machine()
     m.out_of_service = "paper"
     view = build_view(m)
     assert view.name == "out_of_service" and not any(b.action == "start" for b in view.buttons)
@@ -332,7 +356,7 @@ def test_out_of_service_offers_no_start():
 
 def test_touching_start_with_the_reader_gone_says_so_at_once():
     worker = RecordingWorker()
-    m = Machine(worker, language="ja", inactivity_timeout_s=TIMEOUT, now=0)
+    m = new_machine(worker)
     m.handle(CardPresence(False, reader_lost=True), 0)
     m.handle(Tap("start"), 1)
     assert build_view(m).name == "problem-reader"
@@ -385,3 +409,98 @@ def test_paper_out_mid_print_tells_the_resident_what_happens_next():
     assert any("money is returned" in line for line in view.lines)
     m.handle(PrintProgress(n, sheet=0, sheets=2), 1)  # refilled: the reprint starts
     assert build_view(m).name == "printing"
+
+
+# --- the national service window: closed before the card ------------------------------
+
+def welcome_in(m, language: str):
+    m.language = language
+    return build_view(m)
+
+
+def test_at_night_the_welcome_screen_says_closed_and_when_it_opens_and_takes_no_card():
+    worker = RecordingWorker()
+    m = new_machine(worker, wall=WallAt("2026-11-24 23:58"))
+    m.handle(CardPresence(True), 0)  # a card laid on the reader anyway
+    view = welcome_in(m, "en")
+    assert view.name == "closed" and view.title == "Service closed now"
+    assert view.lines[0] == "Service starts tomorrow at 06:30."
+    assert not any(b.action == "start" for b in view.buttons)
+    tap(m, "start")
+    assert m.state is State.WELCOME and worker.calls == [], "no visit begins and the card is not read"
+
+
+def test_the_welcome_screen_opens_by_itself_at_half_past_six():
+    wall = WallAt("2026-11-25 06:29:59")
+    m = new_machine(wall=wall)
+    assert welcome_in(m, "en").lines[0] == "Service starts today at 06:30."
+    wall.set("2026-11-25 06:30")
+    m.tick(1)
+    view = welcome_in(m, "en")
+    assert view.name == "welcome" and any(b.action == "start" for b in view.buttons)
+    tap(m, "start", now=2)
+    assert m.state is State.PLACE_CARD
+
+
+def test_the_welcome_screen_closes_by_itself_at_eleven():
+    wall = WallAt("2026-11-24 22:59:59")
+    m = new_machine(wall=wall)
+    assert welcome_in(m, "en").name == "welcome"
+    wall.set("2026-11-24 23:00")
+    m.tick(1)
+    assert welcome_in(m, "en").name == "closed"
+
+
+def test_over_the_year_end_days_the_screen_names_the_day_it_opens():
+    m = new_machine(wall=WallAt("2026-12-31 10:00"))
+    view = welcome_in(m, "ja")
+    assert view.name == "closed"
+    assert "1月4日" in view.lines[0] and "06:30" in view.lines[0]
+    assert any("12月29日" in line and "1月3日" in line for line in view.lines)
+    assert "January 4" in welcome_in(m, "en").lines[0]
+
+
+def test_a_visit_started_before_eleven_is_not_cut_off_at_eleven():
+    wall = WallAt("2026-11-24 22:59")
+    m, worker = machine_at_pin(wall=wall)
+    wall.set("2026-11-24 23:00:30")
+    m.tick(1)
+    assert m.state is State.PIN
+    type_digits(m, "1234", now=1)
+    tap(m, "ok", now=1)
+    m.handle(Authenticated(m.visit.number, (SEAL,)), 2)  # the center's own hours decide after the PIN
+    m.tick(3)
+    assert m.state is State.CHOOSE_DOCUMENT and build_view(m).name == "choose_document"
+    tap(m, "cancel", now=4)
+    m.handle(CardPresence(False), 5)
+    assert m.state is State.WELCOME and build_view(m).name == "closed", "the next resident finds it closed"
+
+
+# --- the table: declared targets, checked when built and when run ---------------------
+
+def test_the_kiosks_table_passes_its_own_graph_check():
+    check_graph(TRANSITIONS)
+
+
+def test_the_graph_check_refuses_a_state_nothing_leads_to():
+    without_cancel = {key: Row(r.handler, r.targets - {State.CANCELLED}) for key, r in TRANSITIONS.items()}
+    with pytest.raises(StateGraphError, match="unreachable from welcome: \\['cancelled'\\]"):
+        check_graph(without_cancel)
+
+
+def test_the_graph_check_refuses_a_state_with_no_way_back_to_welcome():
+    stuck_on_problem = {key: r for key, r in TRANSITIONS.items() if key[0] is not State.PROBLEM}
+    with pytest.raises(StateGraphError, match="no way back to welcome: \\['problem'\\]"):
+        check_graph(stuck_on_problem)
+
+
+def test_a_handler_leading_where_it_did_not_declare_ends_on_the_problem_screen(monkeypatch, caplog):
+    m, worker = machine_at_pin()
+    type_digits(m, "12")
+    buggy = Row(lambda machine, event, now: State.PAYING, frozenset({State.CHECKING}))
+    monkeypatch.setitem(TRANSITIONS, (State.PIN, Tap), buggy)
+    with caplog.at_level(logging.ERROR, logger="kiosk.states"):
+        tap(m, "digit:3")
+    assert m.state is State.PROBLEM and build_view(m).name == "problem-internal_error"
+    assert m.visit.pin == bytearray(), "the digits typed are wiped with the problem"
+    assert any("undeclared paying" in r.getMessage() for r in caplog.records)
