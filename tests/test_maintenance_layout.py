@@ -14,7 +14,10 @@ from kiosk.device_checks import Check
 from kiosk.embedded import DEMO_STAFF_PIN_HASH
 from kiosk.maintenance.gesture import CornerGesture
 from kiosk.maintenance.history import Fault
-from kiosk.maintenance.mode import MaintenanceMode, Outcome, Summary
+from kiosk.maintenance.actions import Summary
+from kiosk.maintenance.jobs import Outcome
+from kiosk.maintenance.mode import MaintenanceMode
+from kiosk.maintenance.screen_graph import Screen
 from kiosk.maintenance.views import FAULTS, build_view
 from kiosk.render import Renderer
 from kiosk.screens import build_view as resident_view
@@ -53,37 +56,39 @@ def every_screen(mode: MaintenanceMode):
                            cash={1000: 41, 500: 12, 100: 230, 50: 9, 10: 77},
                            recent_faults=[Fault(now, code, 1230) for code in ("change_owed", "printer_job_timed_out",
                                                                                "payment_jammed", "reader_lost")])
-    yield "pin", dict(screen="pin", pin_wrong=True, tries_left=1)
-    yield "pin-locked", dict(screen="pin", locked_until=mode._wall() + 900)
-    yield "status", dict(screen="status", busy="recheck")
-    yield "today", dict(screen="today")
-    yield "actions", dict(screen="actions")
-    yield "collect", dict(screen="collect")
-    yield "service", dict(screen="service")
-    yield "confirm-restart", dict(screen="confirm", confirming="restart")
-    yield "confirm-shutdown", dict(screen="confirm", confirming="shutdown")
-    yield "working", dict(screen="working", busy="collect_cash")
-    yield "result", dict(screen="result", notice=Outcome(
+    pad = mode.sign_in
+    yield "pin", dict(screen=Screen.PIN), dict(wrong=True, tries_left=1)
+    yield "pin-locked", dict(screen=Screen.PIN), dict(wrong=False, locked_until=pad.wall() + 900)
+    yield "status", dict(screen=Screen.STATUS, busy="recheck", summary_pending=1), {}
+    yield "status-summary", dict(screen=Screen.STATUS, busy=None, summary_pending=1), {}
+    yield "today", dict(screen=Screen.TODAY), {}
+    yield "actions", dict(screen=Screen.ACTIONS), {}
+    yield "collect", dict(screen=Screen.COLLECT), {}
+    yield "service", dict(screen=Screen.SERVICE), {}
+    yield "confirm-restart", dict(screen=Screen.CONFIRM, confirming="restart"), {}
+    yield "confirm-shutdown", dict(screen=Screen.CONFIRM, confirming="shutdown"), {}
+    yield "working", dict(screen=Screen.WORKING, busy="collect_cash"), {}
+    yield "result", dict(screen=Screen.RESULT, notice=Outcome(
         "collect_cash", "The slip was not printed, so nothing was reset: {error}",
-        {"error": "CUPS queue KioskPDF is stopped: Filter failed"}, problem=True))
+        {"error": "CUPS queue KioskPDF is stopped: Filter failed"}, problem=True)), {}
 
 
 @pytest.mark.parametrize("size", list(PANELS), ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_every_maintenance_screen_fits(size, language, tmp_path):
     machine = Machine(None, language=language, inactivity_timeout_s=60, now=0.0)
-    machine.out_of_service = "maintenance_work"
+    machine.set_out_of_service("maintenance_work")
     mode = MaintenanceMode(MaintenanceConfig(staff_pin_hash=DEMO_STAFF_PIN_HASH, state_dir=tmp_path),
                            machine, terminal_id="KIOSK-0001", screen_size=size, checks=list, printer=None,
                            language=language)
-    mode.active = True
     surface = pygame.Surface(size)
     renderer = Renderer(surface)
     mm_x, mm_y = size[0] / PANELS[size][0], size[1] / PANELS[size][1]
     problems = []
-    for name, state in every_screen(mode):
-        for key, value in state.items():
-            setattr(mode, key, value)
+    for name, state, pad in every_screen(mode):
+        for target, values in ((mode, state), (mode.sign_in, pad)):
+            for key, value in values.items():
+                setattr(target, key, value)
         view = build_view(mode, time.monotonic())
         assert view.name == f"maintenance-{name.split('-')[0]}"
         targets = renderer.draw(view, 0.25)
@@ -113,7 +118,7 @@ def test_every_fault_reads_in_plain_words():
 @pytest.mark.parametrize("out_of_service", [None, "printer"])
 def test_the_gesture_corners_hold_no_button_of_the_welcome_screen(size, language, out_of_service):
     machine = Machine(None, language=language, inactivity_timeout_s=60, now=0.0)
-    machine.out_of_service = out_of_service
+    machine.set_out_of_service(out_of_service)
     targets = Renderer(pygame.Surface(size)).draw(resident_view(machine, 0.0), 0.0)
     corners = CornerGesture(size)
     zones = [pygame.Rect(0, 0, corners.side, corners.side),

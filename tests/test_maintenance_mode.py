@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+import threading
 import time as real_time
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,12 +19,14 @@ from pypdf import PdfReader
 import kiosk.app
 from devices.printer import FolderPrinter
 from kiosk.app import run_loop
+from kiosk.clock import WallClock as KioskClock
 from kiosk.config import MaintenanceConfig
 from kiosk.device_checks import Check
 from kiosk.embedded import DEMO_STAFF_PIN_HASH, embedded_config
 from kiosk.events import CardPresence, PrintProblem, ServiceStatus, Tap
 from kiosk.journal import CREDIT, Journal
 from kiosk.maintenance.mode import MaintenanceMode
+from kiosk.maintenance.screen_graph import Screen
 from kiosk.maintenance.setup import maintenance_mode
 from kiosk.maintenance.state_db import FILE_NAME
 from kiosk.screens import build_view
@@ -166,26 +169,30 @@ HEALTHY = [Check("card_reader", True, "in-process virtual card reader (no hardwa
            Check("clock", True, "synchronised with a time server (NTP)")]
 
 
-def staff_mode(parts, machine: Machine, *, checks=None, returncode: int = 0, **config) -> MaintenanceMode:
+def staff_mode(parts, machine: Machine, *, checks=None, returncode: int = 0, printer=None, journal=None,
+               **config) -> MaintenanceMode:
     def command(argv):
         parts.commands.append(tuple(argv))
         return subprocess.CompletedProcess(argv, returncode, "", "Failed to restart kiosk.service: Access denied")
 
     settings = {"staff_pin_hash": DEMO_STAFF_PIN_HASH, "state_dir": parts.state, **config}
     return MaintenanceMode(MaintenanceConfig(**settings), machine, terminal_id="KIOSK-0001", screen_size=SCREEN,
-                           checks=lambda: list(checks or HEALTHY), printer=FolderPrinter(parts.printed),
-                           journal=parts.journal, command=command, language="en", wall_clock=parts.wall)
+                           checks=lambda: list(checks or HEALTHY), printer=printer or FolderPrinter(parts.printed),
+                           journal=journal or parts.journal, command=command, language="en", wall_clock=parts.wall)
 
 
-def new_machine() -> Machine:
-    return Machine(IdleWorker(), language="en", inactivity_timeout_s=60, now=real_time.monotonic())
+MONDAY_MORNING = KioskClock.playing(dt.datetime(2026, 11, 30, 10, 0))  # the service window is open
+
+
+def new_machine(clock: KioskClock = MONDAY_MORNING) -> Machine:
+    return Machine(IdleWorker(), language="en", inactivity_timeout_s=60, now=real_time.monotonic(), clock=clock)
 
 
 def run(parts, clock, machine, mode, scenario, shots: str | None = None) -> Finger:
     finger = Finger(clock, shots)
     finger.scenario = scenario(finger)
     run_loop(machine, parts.surface, finger, mode)
-    mode._devices.submit(lambda: None).result(timeout=30)  # no job outlives its test
+    mode.jobs.devices.submit(lambda: None).result(timeout=30)  # no job outlives its test
     settle(mode)
     return finger
 
@@ -196,7 +203,7 @@ def actions(mode: MaintenanceMode) -> list[str]:
 
 def settle(mode: MaintenanceMode) -> None:
     """Waits for the records thread to write what the last frames asked of it."""
-    mode._records.submit(lambda: None).result(timeout=10)
+    mode.jobs.records.submit(lambda: None).result(timeout=10)
 
 
 def at_pin_pad(f: Finger):
@@ -205,10 +212,16 @@ def at_pin_pad(f: Finger):
     yield from f.on("maintenance-pin")
 
 
+def checked(view) -> bool:
+    """The device screen is whole: the re-check and the day's summary are both in."""
+    return view.name == "maintenance-status" and any(line.startswith(("Checked at", "点検時刻"))
+                                                     for line in view.lines)
+
+
 def signed_in(f: Finger):
     yield from at_pin_pad(f)
     yield from f.type_pin(DEMO_PIN)
-    yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
+    yield from f.until(checked)
 
 
 def at_actions(f: Finger):
@@ -225,7 +238,7 @@ def test_the_corner_gesture_opens_the_staff_pin_pad_on_the_welcome_screen(kiosk_
     def scenario(f):
         yield from at_pin_pad(f)
         yield from f.type_pin(DEMO_PIN)
-        yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
+        yield from f.until(checked)
         text = " ".join(f.view.lines)
         assert "Card reader (OK)" in text and "Clock (OK)" in text and "100 yen × 80" in text
         yield from f.go("exit", "welcome")
@@ -292,7 +305,7 @@ def test_wrong_staff_pins_lock_the_pad_until_the_lockout_ends(kiosk_parts, clock
         yield from f.type_pin("111111")
         yield from f.until(lambda v: v.warning and "Try again after" in v.warning)
         yield from f.type_pin(DEMO_PIN)  # the right PIN is not even checked while locked
-        yield from f.until(lambda v: not mode.verifying)
+        yield from f.until(lambda v: not mode.sign_in.verifying)
         for _ in range(3):
             yield
         assert f.view.name == "maintenance-pin" and "Try again after" in f.view.warning
@@ -315,7 +328,7 @@ def test_a_lockout_survives_a_restart(kiosk_parts, clock):
         yield from f.gesture()
         for _ in range(2):
             yield from f.type_pin("2468")
-            yield from f.until(lambda v: not first.verifying)
+            yield from f.until(lambda v: not first.sign_in.verifying)
         yield from f.until(lambda v: v.warning and "Try again after" in v.warning)
 
     run(kiosk_parts, clock, first.machine, first, lock_it)
@@ -328,7 +341,7 @@ def test_a_lockout_survives_a_restart(kiosk_parts, clock):
         yield from at_pin_pad(f)
         assert "Try again after" in f.view.warning
         yield from f.type_pin(DEMO_PIN)
-        yield from f.until(lambda v: not second.verifying)
+        yield from f.until(lambda v: not second.sign_in.verifying)
         for _ in range(3):
             yield
         assert f.view.name == "maintenance-pin"
@@ -352,10 +365,12 @@ def test_device_problems_counts_and_faults_in_plain_words(kiosk_parts, clock):
         mode.note(report)
 
     def scenario(f):
-        yield from signed_in(f)
+        yield from at_pin_pad(f)
+        yield from f.type_pin(DEMO_PIN)
+        # the re-check and the day's summary come from two threads: wait for what both give
+        yield from f.until(lambda v: "Document printer (OK): 500 sheets left" in " ".join(v.lines))
         text = " ".join(f.view.lines)
         assert "× Receipt printer (Problem): the receipt printer is out of paper" in text
-        assert "Document printer (OK): 500 sheets left" in text
         assert f.view.alert
         yield from f.tap("lang:ja")
         yield from f.until(lambda v: v.title == "保守：機器の状態")
@@ -371,6 +386,60 @@ def test_device_problems_counts_and_faults_in_plain_words(kiosk_parts, clock):
         assert "The issuance center could not be reached." in text
 
     run(kiosk_parts, clock, machine, mode, scenario, shots="status")
+
+
+class SlowBooks:
+    """The journal, whose paper count answers only once the test lets it: the records
+    thread behind the devices thread, as on a loaded machine."""
+
+    def __init__(self, journal: Journal):
+        self.journal, self.go = journal, threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.journal, name)
+
+    def paper_left(self):
+        self.go.wait(30)
+        return self.journal.paper_left()
+
+
+def test_the_device_screen_is_busy_until_the_days_summary_is_in(kiosk_parts, clock):
+    machine = new_machine()
+    kiosk_parts.journal.paper_refilled(500)
+    books = SlowBooks(kiosk_parts.journal)
+    mode = staff_mode(kiosk_parts, machine, journal=books)
+
+    def scenario(f):
+        yield from at_pin_pad(f)
+        yield from f.type_pin(DEMO_PIN)
+        yield from f.until(lambda v: "Card reader (OK)" in " ".join(v.lines))  # the re-check is in
+        text = " ".join(f.view.lines)
+        assert f.view.spinner and "Reading today's records…" in f.view.lines
+        assert "sheets left" not in text and "Checked at" not in text
+        books.go.set()
+        yield from f.until(checked)
+        assert "Document printer (OK): 500 sheets left" in " ".join(f.view.lines) and not f.view.spinner
+
+    try:
+        run(kiosk_parts, clock, machine, mode, scenario)
+    finally:
+        books.go.set()
+
+
+def test_staff_can_come_in_while_the_service_is_closed_for_the_night(kiosk_parts, clock):
+    machine = new_machine(KioskClock.playing(dt.datetime(2026, 11, 30, 23, 30)))
+    mode = staff_mode(kiosk_parts, machine)
+
+    def scenario(f):
+        yield from f.on("closed")
+        yield from f.gesture()
+        yield from f.on("maintenance-pin")
+        yield from f.type_pin(DEMO_PIN)
+        yield from f.until(checked)
+        assert "Now 2026-11-30 23:30" in f.view.lines[-1]  # the kiosk's clock, as on every screen
+        yield from f.go("exit", "closed")
+
+    run(kiosk_parts, clock, machine, mode, scenario)
 
 
 # --- actions ---------------------------------------------------------------------------
@@ -478,6 +547,73 @@ def test_a_slip_that_cannot_print_leaves_the_cash_counted(kiosk_parts, clock):
     assert kiosk_parts.journal.cash_since_collection() == {500: 1}
 
 
+class SlowPrinter(FolderPrinter):
+    """Prints once the test lets it."""
+
+    def __init__(self, folder: Path):
+        super().__init__(folder)
+        self.go = threading.Event()
+
+    def print_pdf(self, *args, **kwargs):
+        self.go.wait(30)
+        return super().print_pdf(*args, **kwargs)
+
+
+def test_a_job_that_ends_after_sign_out_shows_nothing_on_the_pin_pad(kiosk_parts, clock):
+    """Staff start a test print and leave; someone opens the pad before it ends. Its
+    result must not open a staff screen (its Close button leads to the actions)."""
+    machine = new_machine()
+    printer = SlowPrinter(kiosk_parts.printed)
+    mode = staff_mode(kiosk_parts, machine, printer=printer)
+
+    def scenario(f):
+        yield from at_actions(f)
+        yield from f.go("test_print", "maintenance-working")
+        yield from f.go("goto:actions", "maintenance-actions")
+        yield from f.go("goto:status", "maintenance-status")
+        yield from f.go("exit", "welcome")
+        yield from at_pin_pad(f)
+        printer.go.set()
+        yield from f.until(lambda v: mode.busy is None)  # the print's result has been taken
+        assert f.view.name == "maintenance-pin" and "goto:actions" not in [b.action for b, _ in f.targets]
+
+    try:
+        run(kiosk_parts, clock, machine, mode, scenario)
+    finally:
+        printer.go.set()
+    settle(mode)
+    assert actions(mode)[-2:] == ["pin_pad_opened", "test_print"]
+
+
+def test_stopping_the_kiosk_signs_staff_out_and_keeps_the_last_records(kiosk_parts, clock):
+    machine = new_machine()
+    mode = staff_mode(kiosk_parts, machine)
+    run(kiosk_parts, clock, machine, mode, signed_in)
+    mode.note(ServiceStatus(False))  # the last fault, just before the kiosk stops
+    mode.shutdown()
+    last = mode.audit.records()[-1]
+    assert (last.who, last.action, last.detail) == ("staff", "sign_out", "kiosk_stopped")
+    assert mode.history.faults_on(machine.clock.now().date()) == 1
+    assert not mode.active and mode.sign_in.who == "-"
+
+
+def test_a_failed_frame_closes_the_pad_and_wipes_the_digits(kiosk_parts):
+    machine = new_machine()
+    mode = staff_mode(kiosk_parts, machine)
+    touches = [(pygame.MOUSEBUTTONDOWN, (10, 10), 0.0), (pygame.MOUSEBUTTONUP, (10, 10), 5.2),
+               (pygame.MOUSEBUTTONDOWN, (10, SCREEN[1] - 10), 5.5)]
+    assert [mode.wants_entry(pygame.event.Event(kind, pos=pos, button=1), at, machine)
+            for kind, pos, at in touches] == [False, False, True]
+    for digit in "1357":
+        mode.handle(Tap(f"digit:{digit}"), 0.0)
+    digits = mode.sign_in.pin
+    mode.active = False  # what the frame loop does after a frame failed
+    assert bytes(digits) == b"" and not mode.active
+    settle(mode)
+    assert [(r.action, r.detail) for r in mode.audit.records()] == [("pin_pad_opened", ""),
+                                                                     ("pin_pad_closed", "frame_failed")]
+
+
 def test_out_of_service_shows_on_the_residents_screen_and_back(kiosk_parts, clock):
     machine = new_machine()
     mode = staff_mode(kiosk_parts, machine)
@@ -495,7 +631,7 @@ def test_out_of_service_shows_on_the_residents_screen_and_back(kiosk_parts, cloc
         yield from f.gesture()
         yield from f.on("maintenance-pin")
         yield from f.type_pin(DEMO_PIN)
-        yield from f.until(lambda v: v.name == "maintenance-status" and not v.spinner)
+        yield from f.until(checked)
         yield from f.go("goto:actions", "maintenance-actions")
         yield from f.go("goto:service", "maintenance-service")
         yield from f.go("back_in_service", "maintenance-result")
@@ -510,14 +646,16 @@ def test_out_of_service_shows_on_the_residents_screen_and_back(kiosk_parts, cloc
     assert records == [("out_of_service", "reason=printer"), ("back_in_service", "")]
 
 
-def test_out_of_service_is_kept_across_a_restart(kiosk_parts, clock):
+def test_out_of_service_is_kept_across_a_restart(kiosk_parts, clock, caplog):
+    caplog.set_level("INFO", logger="kiosk.states")
     first = staff_mode(kiosk_parts, new_machine())
-    first.active, first.who, first.screen = True, "staff", "service"
+    first.sign_in.who, first.screen = "staff", Screen.SERVICE
     first.handle(Tap("out_of_service:payment"), 0.0)
     settle(first)
     machine = new_machine()
     staff_mode(kiosk_parts, machine)
     assert machine.out_of_service == "payment"
+    assert [r.getMessage() for r in caplog.records] == ["out of service: payment"] * 2  # set, then kept
     assert build_view(machine, 0.0).name == "out_of_service"
 
 
@@ -609,6 +747,6 @@ def test_an_unreadable_state_file_at_sign_in_is_said_not_crashed(kiosk_parts, cl
         (kiosk_parts.state / FILE_NAME).write_bytes(b"not a database, overwritten by accident" * 100)
         yield from f.type_pin(DEMO_PIN)
         yield from f.until(lambda v: v.warning and "Failed" in v.warning)
-        assert f.view.name == "maintenance-pin" and mode.who == "-"  # not signed in
+        assert f.view.name == "maintenance-pin" and mode.sign_in.who == "-"  # not signed in
 
     run(kiosk_parts, clock, machine, mode, scenario)

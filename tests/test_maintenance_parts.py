@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-import time
 import tomllib
 from pathlib import Path
 
@@ -30,6 +29,8 @@ BASE = {
                  "client_cert": "/etc/kiosk/pki/terminal.pem", "client_key": "/etc/kiosk/pki/terminal.key",
                  "manifest_signer_cert": "/etc/kiosk/pki/municipal-signer.pem"},
     "printer": {"kind": "cups", "queue": "KioskPDF"},
+    "payment": {"kind": "cctalk", "port": "/dev/ttyUSB0"},
+    "receipt_printer": {"kind": "escpos", "port": "/dev/ttyUSB1"},
 }
 
 
@@ -102,6 +103,7 @@ def test_the_collection_slip_fits_the_receipt_roll(language):
 def test_a_slip_goes_to_the_receipt_printer_when_there_is_one(tmp_path):
     from kiosk.journal import CREDIT, Journal
     from kiosk.maintenance.mode import MaintenanceMode
+    from kiosk.maintenance.screen_graph import Screen
     from kiosk.config import MaintenanceConfig
     from kiosk.states import Machine
 
@@ -124,12 +126,9 @@ def test_a_slip_goes_to_the_receipt_printer_when_there_is_one(tmp_path):
     mode = MaintenanceMode(MaintenanceConfig(staff_pin_hash=DEMO_STAFF_PIN_HASH, state_dir=tmp_path / "state"),
                            machine, terminal_id="KIOSK-0001", screen_size=(1024, 600), checks=list,
                            printer=NoDocuments(), receipt_printer=roll, journal=journal)
-    mode.active, mode.who, mode.screen = True, "staff", "collect"
+    mode.sign_in.who, mode.screen = "staff", Screen.COLLECT
     mode.handle(Tap("collect_cash"), 0.0)
-    deadline = time.monotonic() + 10
-    while mode.screen != "result" and time.monotonic() < deadline:
-        mode.view(0.0)
-        time.sleep(0.02)
+    mode.jobs.devices.submit(lambda: None).result(timeout=30)  # the slip job is done: its result is waiting
     assert mode.view(0.0).lines == ["¥300を回収しました。回収票をレシートプリンタで印刷しました。"]
     assert any("¥100 × 3" in line.text for line in roll.lines)
     assert journal.cash_since_collection() == {}
@@ -183,13 +182,25 @@ def test_each_audit_record_reaches_the_journal_as_its_own_event(tmp_path, caplog
 def test_the_cash_collection_slip_prints_on_the_thermal_printer(receipt_emulator):
     import datetime as dt
 
-    from devices.printer.escpos_receipt import ReceiptPrinter
+    from devices.printer.escpos_receipt import EscposReceiptPrinter
     from kiosk.maintenance.slips import CollectionSlip, slip_receipt_lines
 
     slip = CollectionSlip("KIOSK-0001", dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc), "staff",
                           {100: 3, 1000: 1})
-    ReceiptPrinter(receipt_emulator.tty_path).print_lines(slip_receipt_lines(slip, "ja"), timeout=20)
+    EscposReceiptPrinter(receipt_emulator.tty_path).print_lines(slip_receipt_lines(slip, "ja"), timeout=20)
     [printed] = receipt_emulator.receipts
     text = "\n".join(printed)
     assert "KIOSK-0001" in text and "¥1,300" in text and "2026-11-24" in text
     assert receipt_emulator.errors == []
+
+
+def test_every_staff_screen_is_reached_from_the_pin_pad_and_leads_back_out():
+    from kiosk.maintenance.screen_graph import TABLE, Screen, check_graph
+
+    check_graph(TABLE)
+    no_exit = {key: row for key, row in TABLE.items() if key[1] not in ("exit", "idle")}
+    with pytest.raises(AssertionError, match=r"with no way back to closed: \['actions', 'collect'"):
+        check_graph(no_exit)
+    no_collect = {key: row for key, row in TABLE.items() if key != (Screen.ACTIONS, "goto")}
+    with pytest.raises(AssertionError, match=r"not reached from the PIN pad: \['collect', 'service'\]"):
+        check_graph(no_collect)

@@ -22,7 +22,7 @@ import pytest
 
 from kiosk.embedded import free_port, running_stub
 from tests.fixtures.paid import center_states
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 FEE = 200
@@ -83,7 +83,7 @@ class Emulator:
 def center(stub_template, tmp_path_factory):
     data = tmp_path_factory.mktemp("power-cut") / "stub"
     shutil.copytree(stub_template, data)
-    with running_stub(data, free_port(), pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(data, free_port(), clock=TEST_CLOCK) as url:
         yield url, data
 
 
@@ -102,7 +102,8 @@ def kiosk(mode: str, center, emulator, out: Path, crash_at: str | None = None, c
         env["KIOSK_TEST_CRASH_AT"] = crash_at
     url, data = center
     return subprocess.Popen([sys.executable, "-m", "tests.fixtures.power_cut_kiosk", mode, "--data", str(data),
-                             "--url", url, "--tty", emulator.tty, "--out", str(out), *(["--cancel"] * cancel)],
+                             "--url", url, "--tty", emulator.tty, "--out", str(out), *(["--cancel"] * cancel),
+                             "--clock-offset-s", repr(TEST_CLOCK.offset.total_seconds())],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
@@ -114,7 +115,8 @@ def credits_journaled(journal: Path) -> int:
         return 0
 
 
-def insert_coins(proc: subprocess.Popen, emulator: Emulator, journal: Path, coins: tuple[int, ...]) -> int:
+def insert_coins(proc: subprocess.Popen, emulator: Emulator, journal: Path, coins: tuple[int, ...],
+                 crash_at: str | None) -> int:
     """Coins one at a time, each once the kiosk counted the one before, while it lives
     (a dead kiosk's acceptor is dead too). The yen the acceptor took."""
     taken = 0
@@ -123,10 +125,12 @@ def insert_coins(proc: subprocess.Popen, emulator: Emulator, journal: Path, coin
             break
         if emulator.command(f"coin {coin}").startswith("credited"):
             taken += coin
-        deadline = time.monotonic() + 10
-        while credits_journaled(journal) < n and proc.poll() is None and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while credits_journaled(journal) < n and proc.poll() is None:
+            assert time.monotonic() < deadline, f"coin {n} was never journaled"
             time.sleep(0.02)
-        time.sleep(0.2)  # a crash right after the step is written has happened by now
+        if crash_at == "credit":  # it dies right after writing that step: wait for the death, not a while
+            proc.wait(timeout=60)
     return taken
 
 
@@ -143,7 +147,7 @@ def test_power_cut_at_each_step_is_reconciled_and_the_books_balance(cancel, step
     taken = 0
     line = out.next(timeout=60)
     if line == "OPEN":
-        taken = insert_coins(proc, emulator, journal, COINS[:1] if cancel else COINS)
+        taken = insert_coins(proc, emulator, journal, COINS[:1] if cancel else COINS, step)
         line = out.next(timeout=60)
     proc.wait(timeout=60)
     line = line or ""

@@ -4,17 +4,15 @@ its time limit is cancelled whole and voided. Nothing that left the printer part
 verifies as a genuine document."""
 from __future__ import annotations
 
-import datetime as dt
-import threading
 import time
 
 import pytest
 
 from kiosk.events import PaymentOpened, Printed, PrinterWaiting, PrintProblem, PrintProgress
-from kiosk.journal import JST
 from contract.issuance import DocumentOptions
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker, verify_printed
 from tests.kiosk_runs import pdf_text
+from tests.fixtures.stub import TEST_CLOCK
 
 HOUSEHOLD_OF_ELEVEN = "R0900"  # a two-page 住民票: fronts and backs on two sheets
 
@@ -34,22 +32,6 @@ def printed_files(tmp_path):
     return sorted((tmp_path / "printed").glob("*.pdf"))
 
 
-@pytest.fixture
-def refill_when_paper_runs_out():
-    """A clerk: refills the tray once the printer reports it empty."""
-    def start(worker):
-        def clerk():
-            deadline = time.monotonic() + 20
-            while worker.printer.status().sheets_left != 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.3)
-            worker.paper_refilled(100)  # the staff screen's "paper refilled"
-        thread = threading.Thread(target=clerk, daemon=True)
-        thread.start()
-        return thread
-    return start
-
-
 def test_paper_out_mid_certificate_without_a_refill_refunds_and_voids(stub, tmp_path):
     worker, reports, opened = run_paid(stub, tmp_path, {"paper_sheets": 1, "reprint_wait_s": 0.5})
     try:
@@ -62,14 +44,14 @@ def test_paper_out_mid_certificate_without_a_refill_refunds_and_voids(stub, tmp_
         assert partial.name.endswith("-partial.pdf")  # the sheet that came out...
         verified = verify_printed(stub[1], pdf_text(partial))
         assert (verified.valid, verified.state) == (False, "voided")  # ...verifies as voided
-        books = worker.journal.day_totals(dt.datetime.now(JST).date())
+        books = worker.journal.day_totals(TEST_CLOCK.now().date())
         assert books == {"documents": 0, "fees_yen": 0, "refunds_yen": 200, "faults": 1}
         assert worker.journal.unfinished() == []
     finally:
         worker.shutdown()
 
 
-def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, refill_when_paper_runs_out):
+def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path):
     reports = Reports()
     worker = paid_worker(paid_config(stub, tmp_path, HOUSEHOLD_OF_ELEVEN,
                                      printer={"paper_sheets": 1, "reprint_wait_s": 10}), reports)
@@ -78,8 +60,10 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
         before = sum(v * c for v, c in worker.payment.bus.hopper_levels().items())
         worker.request_and_pay(1, "residence_record", DocumentOptions(), 1)
         reports.wait_for(PaymentOpened)
-        refill_when_paper_runs_out(worker)
         worker.payment.bus.insert_note(1000)
+        # the clerk refills once the screen says the paper ran out, not a while after the tray emptied
+        assert reports.wait_for(PrinterWaiting) == PrinterWaiting(1, "printer_paper_out")
+        worker.paper_refilled(100)  # the staff screen's "paper refilled"
         assert reports.wait_for(Printed) == Printed(1, 4, 1, change=800)
         assert reports.of(PrinterWaiting) == [PrinterWaiting(1, "printer_paper_out")]  # the screen said why
         states = center_states(stub[1])
@@ -91,7 +75,7 @@ def test_paper_out_mid_certificate_reprints_after_the_refill(stub, tmp_path, ref
         assert (reprint.valid, reprint.state) == (True, "printed")
         # paid once: 200 kept, 800 back as change, no refund
         assert before - sum(v * c for v, c in worker.payment.bus.hopper_levels().items()) == 800
-        assert worker.journal.day_totals(dt.datetime.now(JST).date())["fees_yen"] == 200
+        assert worker.journal.day_totals(TEST_CLOCK.now().date())["fees_yen"] == 200
         assert worker.journal.paper_left() == 100 - 2  # the reprint's two sheets, counted from the refill
     finally:
         worker.shutdown()

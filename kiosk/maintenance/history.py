@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kiosk.events import (CardPresence, CardProblem, PaymentCancelled, PaymentProblem, Printed, PrintProblem,
                           ServiceProblem, ServiceStatus, WorkerReport)
 from kiosk.maintenance.state_db import StateDb
-from printouts.receipt import JST
+from kiosk.clock import WallClock
 
 # Card problems that point at the kiosk rather than at the resident's card or PIN.
 DEVICE_CARD_PROBLEMS = {"reader", "card_error"}
@@ -19,14 +19,13 @@ DEVICE_CARD_PROBLEMS = {"reader", "card_error"}
 
 @dataclass(frozen=True)
 class Fault:
-    at: dt.datetime  # in JST
+    at: dt.datetime  # in Japan time
     code: str
     owed_yen: int = 0
 
 
-def fault_of(report: WorkerReport | CardPresence | ServiceStatus) -> Fault | None:
+def fault_of(report: WorkerReport | CardPresence | ServiceStatus, now: dt.datetime) -> Fault | None:
     """The fault a report tells of, if it is one staff should know about."""
-    now = dt.datetime.now(JST)
     if isinstance(report, ServiceStatus):
         return None if report.reachable else Fault(now, "service_unreachable")
     if isinstance(report, CardPresence):
@@ -43,19 +42,21 @@ def fault_of(report: WorkerReport | CardPresence | ServiceStatus) -> Fault | Non
 
 
 class History:
-    def __init__(self, db: StateDb):
-        self._db = db
+    def __init__(self, db: StateDb, clock: WallClock):
+        """`clock` dates faults and sessions, so their days are the journal's."""
+        self._db, self._clock = db, clock
         self._last_visit: int | None = None
 
     def note(self, report: WorkerReport | CardPresence | ServiceStatus) -> Fault | None:
         """Counts a session the first time a report names a new visit; keeps any fault."""
-        day = dt.datetime.now(JST).date().isoformat()
+        now = self._clock.now()
+        day = now.date().isoformat()
         if isinstance(report, WorkerReport) and report.visit and report.visit != self._last_visit:
             self._last_visit = report.visit
             with self._db.connect() as db:
                 db.execute("INSERT INTO sessions (day, count) VALUES (?, 1) "
                            "ON CONFLICT (day) DO UPDATE SET count = count + 1", (day,))
-        fault = fault_of(report)
+        fault = fault_of(report, now)
         if fault is not None:
             with self._db.connect() as db:
                 db.execute("INSERT INTO faults (at, day, code, owed_yen) VALUES (?, ?, ?, ?)",

@@ -73,7 +73,7 @@ OWED = N_("¥{owed:,} is owed to a resident.")
 
 def build_view(mode: MaintenanceMode, now: float) -> View:
     screens = _Screens(mode, now)
-    view = getattr(screens, mode.screen.replace("-", "_"))()
+    view = getattr(screens, mode.screen.value)()
     other = "en" if mode.language == "ja" else "ja"  # staff screens come in these two
     view.buttons.append(Button(f"lang:{other}", LANGUAGES[other], "header"))
     return view
@@ -93,22 +93,22 @@ class _Screens:
         return Button("exit", self._("Exit"), "secondary")
 
     def pin(self) -> View:
-        _, m = self._, self.m
+        _, m, pad = self._, self.m, self.m.sign_in
         lines = [_("Staff only. Enter the staff PIN ({low} to {high} digits).", low=MIN_DIGITS, high=MAX_DIGITS),
-                 _("Digits entered: {n}", n=len(m.pin))]
+                 _("Digits entered: {n}", n=len(pad.pin))]
         warning = None
-        wall = m._wall()
-        if m.locked_until is not None and wall < m.locked_until:
-            until = dt.datetime.fromtimestamp(m.locked_until, JST)
+        if pad.locked_until is not None and pad.wall() < pad.locked_until:
+            # Kept in real seconds (it outlasts restarts), shown on the kiosk's clock like "Now".
+            until = dt.datetime.fromtimestamp(pad.locked_until, JST) + m.machine.clock.offset
             warning = _("Too many wrong PINs. Try again after {time}.", time=f"{until:%H:%M}")
-        elif m.pin_wrong:
-            warning = _("Wrong PIN. Tries left: {n}", n=m.tries_left)
+        elif pad.wrong:
+            warning = _("Wrong PIN. Tries left: {n}", n=pad.tries_left)
         elif m.notice is not None and m.notice.problem:
             warning = self.notice_text(m.notice)
         keys = [Button(f"digit:{d}", str(d), "key") for d in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
         keys += [Button("clear", _("Clear"), "key"), Button("digit:0", "0", "key"), Button("ok", _("OK"), "key")]
         return View("maintenance-pin", _("Staff sign-in"), lines, keys + [Button("cancel", _("Cancel"), "secondary")],
-                    warning=warning, keypad=True, pin_filled=len(m.pin), spinner=m.verifying)
+                    warning=warning, keypad=True, pin_filled=len(pad.pin), spinner=pad.verifying)
 
     def status(self) -> View:
         _, m = self._, self.m
@@ -116,8 +116,6 @@ class _Screens:
         if m.machine.out_of_service:
             lines.append(_("Out of service: {reason}", reason=_(REASONS.get(m.machine.out_of_service,
                                                                              m.machine.out_of_service))))
-        if m.checks is None:
-            lines.append(_("Checking the devices…"))
         for check in m.checks or []:
             detail = check.detail
             if check.name == "document_printer" and m.summary.paper_left is not None:
@@ -125,13 +123,19 @@ class _Screens:
             mark = "○" if check.ok else "×"
             state = self._p("device", "OK") if check.ok else _("Problem")
             lines.append(f"{mark} {_(CHECK_NAMES.get(check.name, check.name))} ({state}): {detail}")
-        if m.checked_at is not None:
+        # Busy until both the re-check and the summary (sheets left) are in, and says which;
+        # "Checked at" only once the screen is whole.
+        if m.busy == "recheck":
+            lines.append(_("Checking the devices…"))
+        elif m.summary_pending:
+            lines.append(_("Reading today's records…"))
+        elif m.checked_at is not None:
             lines.append(_("Checked at {time}. Now {now}.", time=f"{m.checked_at:%H:%M:%S}",
-                           now=f"{dt.datetime.now(JST):%Y-%m-%d %H:%M}"))
+                           now=f"{m.machine.clock.now():%Y-%m-%d %H:%M}"))
         return View("maintenance-status", _("Maintenance: devices"), lines,
                     [Button("recheck", _("Check again"), "secondary"), Button("goto:today", _("Today"), "secondary"),
                      Button("goto:actions", _("Actions")), self.exit()],
-                    spinner=m.busy == "recheck", alert=any(not c.ok for c in m.checks or []))
+                    spinner=m.loading, alert=any(not c.ok for c in m.checks or []))
 
     def today(self) -> View:
         _, s = self._, self.m.summary
@@ -149,7 +153,7 @@ class _Screens:
             lines += [f"{f.at:%m-%d %H:%M} {self.fault_text(f)}" for f in s.recent_faults[:3]]
         return View("maintenance-today", _("Maintenance: today"), lines,
                     [Button("goto:status", _("Devices"), "secondary"), Button("goto:actions", _("Actions")),
-                     self.exit()])
+                     self.exit()], spinner=self.m.summary_pending > 0)
 
     def fault_text(self, fault: Fault) -> str:
         _, code = self._, fault.code
@@ -188,7 +192,8 @@ class _Screens:
                  _("Total: {amount}", amount=yen(total)),
                  _("Take the cash out, then print the slip. The count starts again from zero.")]
         return View("maintenance-collect", _("Collect cash"), lines,
-                    [Button("collect_cash", _("Print slip and reset")), Button("goto:actions", _("Back"), "secondary")])
+                    [Button("collect_cash", _("Print slip and reset")), Button("goto:actions", _("Back"), "secondary")],
+                    spinner=m.summary_pending > 0)
 
     def service(self) -> View:
         _, m = self._, self.m
