@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -17,7 +17,7 @@ class _Section(BaseModel):
 
 
 class CardConfig(_Section):
-    transport: Literal["inprocess", "pcsc"] = "inprocess"
+    transport: Literal["inprocess", "pcsc"]
     card_file: Path | None = None  # the virtual card, for the in-process transport
     reader: str = "Virtual PCD"  # substring of the PC/SC reader name
 
@@ -38,7 +38,7 @@ class IssuanceConfig(_Section):
 
 
 class PrinterConfig(_Section):
-    kind: Literal["folder", "cups"] = "folder"
+    kind: Literal["folder", "cups"]
     directory: Path | None = None
     queue: str | None = None
     timeout_s: float = Field(120.0, gt=0)
@@ -56,7 +56,7 @@ class PrinterConfig(_Section):
 
 
 class PaymentConfig(_Section):
-    kind: Literal["simulated", "cctalk"] = "simulated"
+    kind: Literal["simulated", "cctalk"]
     port: str | None = None  # the ccTalk serial port, e.g. /dev/ttyUSB0
     echo: bool = False  # a single-wire ccTalk bus, where the host hears its own frames
     timeout_s: float = Field(120.0, gt=0)  # no coin for this long: the payment is cancelled and refunded
@@ -69,7 +69,7 @@ class PaymentConfig(_Section):
 
 
 class ReceiptPrinterConfig(_Section):
-    kind: Literal["escpos", "folder"] = "escpos"
+    kind: Literal["escpos", "folder"]
     port: str | None = None  # the ESC/POS printer's serial port
     baudrate: int = 38400
     directory: Path | None = None  # folder: receipts as text files
@@ -111,6 +111,13 @@ class MaintenanceConfig(_Section):
         return check_format(value)
 
 
+# Each device section, the key that names its driver, and the driver that stands in for
+# the hardware. Nothing defaults to a stand-in: a store must never run one by mistake,
+# and when one is named every screen says so.
+DEVICES = {"card": ("transport", "inprocess"), "printer": ("kind", "folder"), "payment": ("kind", "simulated"),
+           "receipt_printer": ("kind", "folder")}
+
+
 class KioskConfig(_Section):
     terminal_id: str
     language: str = "ja"  # one of kiosk.i18n.LANGUAGES
@@ -120,8 +127,8 @@ class KioskConfig(_Section):
     card: CardConfig
     issuance: IssuanceConfig
     printer: PrinterConfig
-    payment: PaymentConfig = PaymentConfig()
-    receipt_printer: ReceiptPrinterConfig | None = None
+    payment: PaymentConfig
+    receipt_printer: ReceiptPrinterConfig  # a kiosk that takes cash hands out a receipt
     journal: Path = Path("var/kiosk-journal.sqlite")  # paid sessions, cash and paper (no personal data)
     maintenance: MaintenanceConfig | None = None
 
@@ -133,18 +140,45 @@ class KioskConfig(_Section):
             raise ValueError(f"unknown language {value!r}; one of {', '.join(LANGUAGES)}")
         return value
 
+    @property
+    def demo_devices(self) -> tuple[str, ...]:
+        """The device sections that name a stand-in for hardware."""
+        return tuple(section for section, (key, demo) in DEVICES.items()
+                     if getattr(getattr(self, section), key) == demo)
+
 
 class ConfigError(Exception):
     pass
+
+
+def demo_devices_notice(config: KioskConfig, source: str) -> str | None:
+    """One line for the terminal when the config names stand-ins for hardware."""
+    if not config.demo_devices:
+        return None
+    return f"kiosk: demo devices named in {source}: {', '.join(config.demo_devices)} (every screen says so)"
 
 
 def parse_config(data: dict, source: str = "config") -> KioskConfig:
     try:
         return KioskConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"{source}: {problems}") from None
+
+
+def _problem(error) -> str:
+    """One problem, located; a device left unnamed says what may be written there."""
+    loc = tuple(str(p) for p in error["loc"])
+    where = ".".join(loc) or "(top level)"
+    section = loc[0] if loc else None
+    if error["type"] == "missing" and section in DEVICES and loc in ((section,), (section, DEVICES[section][0])):
+        key, demo = DEVICES[section]
+        model = KioskConfig.model_fields[section].annotation
+        real = [kind for kind in get_args(model.model_fields[key].annotation) if kind != demo]
+        choices = " or ".join(f'"{kind}"' for kind in real)
+        return f'{where}: missing; every device must be named: [{section}] {key} = {choices} ' \
+               f'(or "{demo}", a demo device)'
+    return f"{where}: {error['msg']}"
 
 
 def load_config(path: Path) -> KioskConfig:
