@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime as dt
 import json
 import re
 import shutil
@@ -48,6 +49,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from devices.card.cardfile import CardFile
+from kiosk.clock import WallClock
 from kiosk.embedded import TERMINAL_ID, free_port, running_municipal, running_stub
 from kiosk.issuance_client import IssuanceClient
 from municipal.books import books_problems
@@ -62,7 +64,7 @@ ANSWER_TIMEOUT_S = 10.0  # no answer by then is a hang
 # that most of them reach the handler.
 PUBLIC_ADDRESSES = ["127.0.0.1", *(f"127.0.1.{n}" for n in range(1, 64))]
 KIOSK_RESIDENT = "R0001"  # the fuzz's own kiosk serves this resident (a household of several)
-JAPAN_TIME = "2026-11-24T10:00:00+09:00"  # a Tuesday morning: every document open
+JAPAN_TIME = dt.datetime.fromisoformat("2026-11-24T10:00:00+09:00")  # a Tuesday morning: every document open
 REQUEST_ID_POOL = 24  # ids the fuzz issues, prints and voids under, so they collide
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "BREW")
 # Framing headers stay honest: a lying Content-Length makes any server wait for bytes
@@ -505,7 +507,7 @@ def running_center(data_dir: Path):
     pki = PkiFiles(data_dir / "pki")
     api_port, public_port = free_port(), free_port()
     with ExitStack() as stack:
-        url = stack.enter_context(running_stub(data_dir, api_port, pretend_now=JAPAN_TIME,
+        url = stack.enter_context(running_stub(data_dir, api_port, clock=WallClock.playing(JAPAN_TIME),
                                                log_file=data_dir / "stub.log"))
         stack.enter_context(running_municipal(["serve-public", "--dir", str(data_dir), "--port", str(public_port)],
                                               public_port, log_file=data_dir / "public.log"))

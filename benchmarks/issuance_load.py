@@ -709,13 +709,15 @@ def phase_report(run: Run, window: Window) -> str:
 
 def _serve_stub(argv: list[str], **config) -> None:
     """The stub as the benchmark and the load test run it: certificate renderer
-    processes, and the calendar of PRETEND_NOW; `config`: other ServiceConfig fields."""
+    processes, and the clock playing PRETEND_NOW; `config`: other ServiceConfig fields."""
     from municipal.log_format import configure_logging
     from municipal.server import serve
     from municipal.service import ServiceConfig
+    from kiosk.clock import WallClock
     data_dir, port, renderers = Path(argv[0]), int(argv[1]), int(argv[2])
     configure_logging(fmt="%(asctime)s %(process)d %(name)s %(message)s")  # as the center logs
-    serve(ServiceConfig(data_dir, pretend_now=PRETEND_NOW, render_processes=renderers, **config), "127.0.0.1", port)
+    clock = WallClock.playing(PRETEND_NOW)
+    serve(ServiceConfig(data_dir, clock_offset=clock.offset, render_processes=renderers, **config), "127.0.0.1", port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+from contract.service_window import JST
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from kiosk.clock import JST, WallClock  # the kiosk's books keep Japan's days
 
 # The steps of a paid session, in the order they normally come.
 ISSUING = "issuing"  # request id chosen, about to ask the center
@@ -42,7 +43,6 @@ FAULT = "fault"  # detail = what went wrong, for the books
 CLOSED = "closed"  # detail = outcome: printed, refunded, voided, refused
 
 OUTCOMES = ("printed", "refunded", "voided", "refused")
-JST = dt.timezone(dt.timedelta(hours=9), "JST")  # the kiosk's books keep Japan's days
 
 # Test only: the kiosk process dies right after this step is on disk (power cut tests).
 CRASH_AT_ENV = "KIOSK_TEST_CRASH_AT"
@@ -129,8 +129,10 @@ class Entry:
 
 
 class Journal:
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], clock: WallClock = WallClock.real()):
+        """`clock` dates every row, so the day's totals are the days the receipts name."""
         self.path = Path(path)
+        self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -142,6 +144,9 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
     def _write(self, sql: str, args: tuple) -> None:
         with self._lock:
             self._db.execute(sql, args)
@@ -150,13 +155,13 @@ class Journal:
 
     def begin(self, txn: str, document_type: str, copies: int) -> None:
         self._write("INSERT INTO sessions (txn, started_at, document_type, copies) VALUES (?,?,?,?)",
-                    (txn, time.time(), document_type, copies))
+                    (txn, self._now(), document_type, copies))
 
     def step(self, txn: str, step: str, *, request_id: str | None = None, amount: int | None = None,
              detail: str | None = None, coins: dict[int, int] | None = None) -> None:
         """Record a step; `coins` that went in (CREDIT) or out (CHANGE_PAID, REFUNDED)
         go to the cash books in the same transaction."""
-        now = time.time()
+        now = self._now()
         with self._lock:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -222,7 +227,7 @@ class Journal:
     def paper_refilled(self, sheets: int) -> None:
         if sheets < 0:
             raise ValueError(f"a refill cannot hold {sheets} sheets")
-        self._write("INSERT INTO paper (at, refill) VALUES (?, ?)", (time.time(), sheets))
+        self._write("INSERT INTO paper (at, refill) VALUES (?, ?)", (self._now(), sheets))
 
     def cash_since_collection(self) -> dict[int, int]:
         """Coins and notes taken in since the last collection: yen value -> count."""
@@ -235,4 +240,4 @@ class Journal:
 
     def cash_collected(self) -> None:
         self._write("INSERT INTO collections (at, last_cash_id) VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM cash))",
-                    (time.time(),))
+                    (self._now(),))

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from contract.service_window import JST
 from devices.card import my_number
 from devices.card.cardfile import CardFile
 
@@ -30,7 +31,6 @@ JPKI_NAME_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
 JPKI_SEX_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.3")
 JPKI_BIRTH_DATE_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
 JPKI_ADDRESS_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")
-JST = dt.timezone(dt.timedelta(hours=9))
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning, RFC 9336
 
 def _jpki_ca_name(purpose: str) -> x509.Name:

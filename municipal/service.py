@@ -62,10 +62,9 @@ KNOWN_FAULTS = {"manifest-other-card", "manifest-fee"}
 class ServiceConfig:
     data_dir: Path
     faults: frozenset[str] = field(default_factory=frozenset)
-    # Tests pretend the municipalities' calendar is at this moment (running on from
-    # start-up), so opening hours and ages do not depend on when the suite runs.
-    # Certificates and time limits always use the real clock.
-    pretend_now: dt.datetime | None = None
+    # The wall clock is the real one plus this (`serve --clock-offset-s`): the demo plays
+    # a weekday morning at night, tests a fixed day. See japan_clock for what reads it.
+    clock_offset: dt.timedelta = dt.timedelta(0)
     print_deadline_s: float = PRINT_DEADLINE_S
     render_processes: int = 0  # 0: certificates render on the event loop
     # The audit's retention (challenges, sessions and voided request ids go after their
@@ -86,12 +85,14 @@ class ServiceConfig:
         return Registry(self.data_dir / "registry.sqlite")
 
 
-def japan_clock(pretend_now: dt.datetime | None):
-    """The municipalities' wall clock (Japan time)."""
-    if pretend_now is None:
-        return lambda: dt.datetime.now(JST)
-    started = time.monotonic()
-    return lambda: pretend_now.astimezone(JST) + dt.timedelta(seconds=time.monotonic() - started)
+def japan_clock(offset: dt.timedelta = dt.timedelta(0)):
+    """The center's wall clock (Japan time), the real one plus `offset`, as the kiosk
+    that shares the offset reads it: opening hours, ages and the certificate's date,
+    and the manifest's issued-at and print-by. What stays on the real clock: the card
+    certificate's validity (its CA signed it on the real clock), and every lifetime
+    the registry stores as epoch seconds (challenges, sessions, the print-by that
+    voids a document, the audit), which are intervals, not dates anyone reads."""
+    return lambda: dt.datetime.now(JST) + offset
 
 
 def _b64(data: bytes) -> str:
@@ -105,8 +106,6 @@ def _unb64(text: str, what: str) -> bytes:
         raise Refused("bad_request", f"{what} is not base64", 400) from None
 
 
-def _utc(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def audit(conn, event: str, outcome: str, terminal=None, session=None, request=None) -> None:
@@ -159,7 +158,13 @@ def build_app(config: ServiceConfig) -> Starlette:
     with registry.reading() as conn:
         signer_keys = {row["code"]: config.pki.municipal_signer(row["code"]).key
                        for row in conn.execute("SELECT code FROM municipalities")}
-    japan_now = japan_clock(config.pretend_now)
+    japan_now = japan_clock(config.clock_offset)
+
+    def wall_clock_utc(epoch: float) -> str:
+        """A real instant as the shared wall clock names it, in UTC."""
+        moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc) + config.clock_offset
+        return moment.isoformat(timespec="seconds")
+
     renderer = CertificateRenderer(config.render_processes)
 
     @asynccontextmanager
@@ -323,7 +328,8 @@ def build_app(config: ServiceConfig) -> Starlette:
                 copies=body.copies, fee_yen=fee_yen,
                 pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(rendered.page_sha256, 1)),
                 pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(), serial=prepared.serial,
-                issued_at=_utc(issued_at), print_by=_utc(print_by), municipality=prepared.municipality)
+                issued_at=wall_clock_utc(issued_at), print_by=wall_clock_utc(print_by),
+                municipality=prepared.municipality)
             signature = sign_manifest(manifest, signer_keys[prepared.municipality])
             async with registry.writing() as conn:
                 # A concurrent duplicate or a void may have landed while we rendered, or the

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 COLUMNS = 42  # half-width cells per line on 80 mm paper in Font A (12 x 24 dots)
-JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
+from contract.service_window import JST
 _WEEKDAYS = "月火水木金土日"
 
 

@@ -26,7 +26,7 @@ from printouts import fictional_records as fictional
 from printouts.certificates import render_certificate
 from printouts.pdf_pages import page_digests
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_session_worker import FlakyCenter, worker_for
 
 MUNICIPALITIES = ("999001", "999002", "999003")
@@ -203,7 +203,7 @@ def test_a_pdf_that_does_not_parse_is_refused(setting):
 def test_the_kiosk_voids_a_signed_document_at_another_fee_and_takes_no_money(stub_data, tmp_path):
     """Through the real worker, against a center that signs ten times the fee it offered
     (2,000 yen for a 200-yen 住民票: a fee the acceptor would take)."""
-    with running_stub(stub_data, free_port(), faults=("manifest-fee",), pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(stub_data, free_port(), faults=("manifest-fee",), clock=TEST_CLOCK) as url:
         reports = Reports()
         worker = paid_worker(paid_config((url, stub_data), tmp_path), reports)
         try:

@@ -25,7 +25,7 @@ from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
 from contract.issuance import IssuanceRequest
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_issuance_service import client_for, open_session, write_terminal
 
 TERMINAL = "KIOSK-0001"
@@ -261,7 +261,7 @@ def test_failed_handshakes_are_counted_by_reason_in_the_log(stub_data, tmp_path)
     log = tmp_path / "stub.log"
     port = free_port()
     pki = PkiFiles(stub_data / "pki")
-    with running_stub(stub_data, port, log_file=log, pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(stub_data, port, log_file=log, clock=TEST_CLOCK) as url:
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{url}/v1/health", verify=tls_context(pki, client_cert=False))
         with pytest.raises(httpx.HTTPError):
@@ -276,7 +276,7 @@ def test_a_client_string_cannot_write_a_log_line_of_its_own(stub_data, tmp_path)
     port = free_port()
     pki = PkiFiles(stub_data / "pki")
     forged = "2026-01-01 00:00:00,000 municipal printed outcome=recorded terminal=KIOSK-0001"
-    with running_stub(stub_data, port, log_file=log, pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(stub_data, port, log_file=log, clock=TEST_CLOCK) as url:
         with httpx.Client(base_url=url, verify=tls_context(pki), timeout=20) as api:
             for path in (f"/v1/issuances/abcdefgh%0a{forged}/void", f"/v1/issuances/abcdefgh%0d%0a{forged}/void",
                          f"/v1/x%0a{forged}"):

@@ -4,7 +4,6 @@ provoke: a serial that collides, and a bug in a handler."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import sqlite3
 import uuid
 
@@ -21,7 +20,7 @@ from municipal.cli import card_path
 from municipal.pki import PkiFiles
 from municipal.public_site import build_public_app
 from municipal.service import ServiceConfig, build_app
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_issuance_service import card_signature
 
 
@@ -30,7 +29,7 @@ def center(stub_data):
     """A test client of the API as terminal KIOSK-0001."""
     cert = x509.load_pem_x509_certificate(PkiFiles(stub_data / "pki").terminal_cert.read_bytes())
     der = cert.public_bytes(serialization.Encoding.DER)
-    app = build_app(ServiceConfig(stub_data, pretend_now=dt.datetime.fromisoformat(TEST_JAPAN_TIME)))
+    app = build_app(ServiceConfig(stub_data, clock_offset=TEST_CLOCK.offset))
 
     async def with_terminal_certificate(scope, receive, send):
         if scope["type"] == "http":

@@ -23,7 +23,7 @@ from contract.issuance import IssuanceRequest
 from municipal.public_site import build_public_app
 from municipal.service import SESSION_TTL_S, ServiceConfig
 from tests.fixtures.pcsc import wait_for
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_issuance_service import client_for, open_session
 
 TERMINAL = "KIOSK-0001"
@@ -143,7 +143,8 @@ def test_the_center_purges_at_start_up_with_the_retention_it_was_given(stub_data
                 audited_at=now - 31 * DAY_S)
     add_records(stub_data, "alive", expires_at=now + 3600, voided_at=now, audited_at=now - 29 * DAY_S)
     port = free_port()
-    with running_municipal(["serve", "--dir", str(stub_data), "--port", str(port), "--pretend-now", TEST_JAPAN_TIME,
+    with running_municipal(["serve", "--dir", str(stub_data), "--port", str(port), "--clock-offset-s",
+                            repr(TEST_CLOCK.offset.total_seconds()),
                             "--audit-retention-days", "30"], port):
         wait_for(lambda: "past" not in names_left(stub_data)["audit"], "the start-up purge")
         assert names_left(stub_data) == {"challenges": {"alive"}, "sessions": {"alive"},

@@ -20,7 +20,7 @@ from kiosk.issuance_client import ServiceRefused
 from municipal.cli import card_path
 from municipal.pki import PkiFiles
 from contract.issuance import IssuanceRequest, Refusal, VerificationAnswer
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.kiosk_runs import pdf_text_of_bytes
 from tests.test_issuance_service import client_for, open_session
 
@@ -77,7 +77,7 @@ def test_a_voided_document_cannot_be_confirmed_or_fetched_again(resident):
 
 
 def test_a_document_not_confirmed_by_its_print_by_time_is_voided(stub_data):
-    with running_stub(stub_data, free_port(), pretend_now=TEST_JAPAN_TIME, print_deadline_s=1.0) as url:
+    with running_stub(stub_data, free_port(), clock=TEST_CLOCK, print_deadline_s=1.0) as url:
         client = client_for(url, stub_data)
         session = open_session(client, CardFile.load(card_path(stub_data, "R0001")))
         request = new_request(session)

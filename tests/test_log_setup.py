@@ -238,7 +238,7 @@ def test_a_whole_session_logs_no_personal_data(journal, stub_data, tmp_path, mon
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     out = tmp_path / "out"
     status = main(["demo", "--headless", "--autopilot", "--data", str(stub_data),
-                   "--stub-pretend-now", TEST_JAPAN_TIME, "--out", str(out)])
+                   "--at", TEST_JAPAN_TIME, "--out", str(out)])
     assert status == 0
     entries = wait_for_entries(journal, 1)
     assert any(e.get("KIOSK_EVENT") == "printed" and e.get("REQUEST_ID") for e in entries)

@@ -3,7 +3,6 @@ the in-process card, the real ccTalk payment driver on its emulated bus, the fol
 printer and receipt, and the journal's books."""
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import time
 
@@ -11,9 +10,9 @@ import pytest
 
 from kiosk.events import (FeeQuoted, PaymentCancelled, PaymentOpened, PaymentProblem, PaymentProgress, Printed,
                           PrintProblem, PrintProgress)
-from kiosk.journal import JST
 from contract.issuance import DocumentOptions
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker
+from tests.fixtures.stub import TEST_CLOCK
 
 
 def hopper_yen(levels: dict[int, int]) -> int:
@@ -80,7 +79,7 @@ def test_a_paid_document_is_printed_confirmed_and_receipted_with_change(kiosk):
     journal_dump = "\n".join(sqlite3.connect(worker.journal.path).iterdump())
     for personal in ("山田", "太郎", "若葉", "1980", "123456789018"):
         assert personal not in journal_dump  # identifiers, amounts and steps only
-    books = worker.journal.day_totals(dt.datetime.now(JST).date())
+    books = worker.journal.day_totals(TEST_CLOCK.now().date())
     assert books == {"documents": 2, "fees_yen": 400, "refunds_yen": 0, "faults": 0}
     assert worker.journal.cash_since_collection() == {100: 1, 1000: 1}
     worker.journal.cash_collected()
@@ -136,7 +135,7 @@ def test_a_jam_ends_the_payment_with_the_money_back(kiosk):
     worker.payment.bus.jam()
     assert reports.wait_for(PaymentProblem) == PaymentProblem(1, "payment_jammed", refunded=100, owed=0)
     assert list(center_states(data).values()) == ["voided"]
-    assert worker.journal.day_totals(dt.datetime.now(JST).date())["refunds_yen"] == 100
+    assert worker.journal.day_totals(TEST_CLOCK.now().date())["refunds_yen"] == 100
 
 
 def test_line_noise_on_the_bus_loses_no_coin(kiosk):
@@ -215,7 +214,7 @@ def test_the_receipt_on_the_thermal_printer_and_a_receipt_printer_out_of_paper(s
         worker.payment.bus.insert_coin(100)
         worker.payment.bus.insert_coin(100)
         reports.wait_for(Printed)  # the certificate is what was paid for; the receipt is not
-        assert worker.journal.day_totals(dt.datetime.now(JST).date())["faults"] == 1
+        assert worker.journal.day_totals(TEST_CLOCK.now().date())["faults"] == 1
         assert list(center_states(stub[1]).values()) == ["printed", "printed"]
     finally:
         worker.shutdown()

@@ -304,9 +304,9 @@ def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
 # --- the receipt printer in the same vocabulary ------------------------------------
 
 def test_receipt_printer_status_in_the_document_printers_terms(receipt_emulator):
-    from devices.printer.escpos_receipt import PaperOut, ReceiptPrinter
+    from devices.printer.escpos_receipt import EscposReceiptPrinter, PaperOut
 
-    printer = ReceiptPrinter(receipt_emulator.tty_path)
+    printer = EscposReceiptPrinter(receipt_emulator.tty_path)
     assert printer.printer_status() == printer.printer_status().__class__(True, PaperState.OK, message="")
     receipt_emulator.set_paper_near_end()
     near = printer.printer_status()

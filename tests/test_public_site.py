@@ -30,7 +30,7 @@ from municipal.public_site import build_public_app
 from municipal.rate_limit import RateLimiter
 from municipal.service import ServiceConfig
 from municipal.verification_code import content_sha256, make_code
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_issuance_service import client_for, open_session
 
 MIDORI, AOBA, SHIRAKAWA = "999001", "999002", "999003"
@@ -57,7 +57,7 @@ def issued(stub_template, tmp_path_factory):
     data = tmp_path_factory.mktemp("public-site") / "stub"
     shutil.copytree(stub_template, data)
     docs = {}
-    with running_stub(data, free_port(), pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(data, free_port(), clock=TEST_CLOCK) as url:
         client = client_for(url, data)
         for name, resident, document_type in (
                 ("printed", "R0001", "residence_record"),  # みどり市

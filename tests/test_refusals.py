@@ -16,7 +16,7 @@ from municipal.pki import PkiFiles
 from municipal.refusal_material import (REFUSED_CARDS, RESIDENT, card_signature, second_terminal,
                                         seeded_card)
 from municipal.verification import Refused, verify_auth_certificate
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 from tests.test_issuance_service import client_for
 
 TERMINAL = "KIOSK-0001"
@@ -33,7 +33,7 @@ def case_id(case) -> str:
 def logged_stub(stub_data, tmp_path):
     """The stub with its log kept, so a test can read what reached it."""
     log = tmp_path / "stub.log"
-    with running_stub(stub_data, free_port(), log_file=log, pretend_now=TEST_JAPAN_TIME) as url:
+    with running_stub(stub_data, free_port(), log_file=log, clock=TEST_CLOCK) as url:
         yield url, stub_data, log
 
 

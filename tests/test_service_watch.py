@@ -10,7 +10,7 @@ from kiosk.embedded import embedded_config, free_port, running_stub
 from kiosk.events import ServiceStatus
 from kiosk.service_watch import DOWN_AFTER, ServiceWatch
 from kiosk.wiring import issuance_client
-from tests.fixtures.stub import TEST_JAPAN_TIME
+from tests.fixtures.stub import TEST_CLOCK
 
 
 def test_out_of_service_after_repeated_failures_and_back_when_the_center_answers(stub_data, tmp_path):
@@ -18,7 +18,7 @@ def test_out_of_service_after_repeated_failures_and_back_when_the_center_answers
     url = f"https://127.0.0.1:{port}"
     config = embedded_config(stub_data, url, "R0001", tmp_path / "printed", issuance={"timeout_s": 1.0})
     reports: queue.Queue[ServiceStatus] = queue.Queue()
-    with running_stub(stub_data, port, pretend_now=TEST_JAPAN_TIME):
+    with running_stub(stub_data, port, clock=TEST_CLOCK):
         watch = ServiceWatch(issuance_client(config.issuance), reports.put, every_s=0.05, retry_s=0.05)
         watch.start()
         time.sleep(0.5)  # several probes answered
@@ -26,7 +26,7 @@ def test_out_of_service_after_repeated_failures_and_back_when_the_center_answers
     try:
         assert reports.get(timeout=15) == ServiceStatus(False)
         assert not watch.reachable
-        with running_stub(stub_data, port, pretend_now=TEST_JAPAN_TIME):
+        with running_stub(stub_data, port, clock=TEST_CLOCK):
             assert reports.get(timeout=15) == ServiceStatus(True)
     finally:
         watch.stop()
