@@ -1,6 +1,10 @@
 """Drives the real UI as a resident's finger would: it reads the buttons on screen
 and posts touch events at their centres. It saves one screenshot per screen shown
-and a transcript of every screen's text (transcript.jsonl) for tests to read."""
+and a transcript of every screen's text (transcript.jsonl) for tests to read.
+
+Its outcome names how the visit ended: "printed", "problem:<code>" (the problem
+screen shown), "not_offered:<code>" (the document wanted was not on the list; the
+center's reason), "closed" (the service was closed), "cancelled", "stopped" or "gave_up"."""
 from __future__ import annotations
 
 import json
@@ -15,7 +19,7 @@ from kiosk.states import Machine
 
 log = logging.getLogger("kiosk.autopilot")
 
-STEP_S = 0.15  # between two taps, so every screen is drawn before it is left
+STEP_S = 0.15  # between two taps in a window, so a person watching can follow
 GIVE_UP_S = 90.0
 
 
@@ -30,15 +34,14 @@ class Hand:
     def can_pay(self) -> bool:
         return self._bus is not None
 
-    def pay(self, due: int, credited: int) -> None:
-        """Inserts one coin or note towards what is still due, the largest that fits."""
+    def pay(self, due: int, credited: int) -> int:
+        """Inserts one coin or note towards what is still due, the largest that fits.
+        Returns its value, or 0 if the acceptor refused it."""
         left = due - credited
         if left >= NOTES[0] and self._bus.insert_note(NOTES[0]):
-            return
-        for coin in sorted(COINS, reverse=True):
-            if coin <= max(left, 10):
-                self._bus.insert_coin(coin)
-                return
+            return NOTES[0]
+        coin = next(c for c in sorted(COINS, reverse=True) if c <= max(left, min(COINS)))
+        return coin if self._bus.insert_coin(coin) else 0
 
     # The demo's keyboard, for a person at a window: coins and notes, the card on and off.
     KEYS = {"1": 10, "2": 50, "3": 100, "4": 500, "5": 1000}
@@ -60,22 +63,27 @@ class Hand:
         return self._card is not None and hasattr(self._card, "remove")
 
     def pull_card(self) -> None:
-        self._card.remove()
+        if self._card.card_present():
+            self._card.remove()
 
 
 class Autopilot:
     def __init__(self, pin: str, out_dir: Path, documents: tuple[str, ...] = ("residence_record",),
-                 hand: Hand | None = None, cancel_payment: bool = False):
+                 hand: Hand | None = None, cancel_payment: bool = False, watched: bool = True):
+        """`watched`: in a window, taps come STEP_S apart; headless, as soon as the
+        screen they act on is drawn (every step waits for a screen, never for time)."""
         self.pin = pin
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.documents = list(documents)
         self.hand = hand or Hand()
         self.cancel_payment = cancel_payment
-        self.outcome: str | None = None  # "printed", "cancelled", "problem:<code>", or "gave_up"
+        self.outcome: str | None = None  # as the module's docstring says
         self._seen: set[tuple] = set()
         self._shots = 0
+        self._step_s = STEP_S if watched else 0.0
         self._next_step_at = 0.0
+        self._inserted = 0  # money put into the current payment; the next coin waits for its credit
         self._started_at: float | None = None
         self._typing: list[str] = []
         self._left_welcome = False
@@ -94,12 +102,15 @@ class Autopilot:
             return True
         if action is not None:
             self._tap(action, targets)
-        self._next_step_at = now + STEP_S
+        self._next_step_at = now + self._step_s
         return False
 
     def _decide(self, view: View, machine: Machine) -> str | None:
         name = view.name
         v = machine.visit
+        if name == "closed":  # outside the service window: no card is taken, so no visit
+            self.outcome = "closed"
+            return "stop"
         if name == "welcome":
             if self._left_welcome:
                 self.outcome = self.outcome or ("printed" if machine.completed_visits else "stopped")
@@ -111,24 +122,27 @@ class Autopilot:
                 self._typing = [f"digit:{d}" for d in self.pin] + ["ok"]
             return self._typing.pop(0)
         if name == "choose_document":
-            wanted = f"doc:{self.documents[0]}"
-            if any(b.action == wanted for b in view.buttons):
-                return wanted
-            return "page:next" if any(b.action == "page:next" for b in view.buttons) else "cancel"
-        if name in ("members", "options", "copies"):
+            return self._choose(view, machine)
+        if name == "members":
+            # Every page of the household is looked at (and shot), then everyone is listed.
+            return "page:next" if _has(view, "page:next") else ("next" if self._all_ticked(machine) else "all")
+        if name in ("options", "copies"):
             return "next"
         if name == "fee":
-            return "pay" if any(b.action == "pay" for b in view.buttons) else None
+            if not _has(view, "pay"):
+                return None
+            self._inserted = 0
+            return "pay"
         if name == "paying":
             if self.cancel_payment and v.credited:
                 return "cancel"
-            if self.hand.can_pay() and v.credited < v.due:
-                self.hand.pay(v.due, v.credited)
+            if self.hand.can_pay() and self._inserted <= v.credited < v.due:
+                self._inserted = v.credited + self.hand.pay(v.due, v.credited)
             return None
         if name == "more":
             self.documents.pop(0)
             self.outcome = "printed"
-            return "another" if self.documents and any(b.action == "another" for b in view.buttons) else "finish"
+            return "another" if self.documents and _has(view, "another") else "finish"
         if name == "take_card":
             if not self.hand.can_pull_card():
                 return "stop"  # a real reader: the card stays until a person takes it
@@ -144,6 +158,21 @@ class Autopilot:
             return "ok"
         return None  # waiting on the card, the center or the printer
 
+    def _choose(self, view: View, machine: Machine) -> str:
+        wanted = self.documents[0]
+        if _has(view, f"doc:{wanted}"):
+            return f"doc:{wanted}"
+        if _has(view, "page:next"):
+            return "page:next"
+        offer = next((d for d in machine.visit.documents if d.type == wanted), None)
+        self.outcome = f"not_offered:{offer.refusal if offer and offer.refusal else 'document_not_offered'}"
+        return "cancel"
+
+    @staticmethod
+    def _all_ticked(machine: Machine) -> bool:
+        v = machine.visit
+        return v.members == {m.id for m in v.document.members}
+
     def _tap(self, action: str, targets: list[tuple[Button, pygame.Rect]]) -> None:
         rect = next((r for b, r in targets if b.action == action), None)
         if rect is None:
@@ -153,7 +182,8 @@ class Autopilot:
             pygame.event.post(pygame.event.Event(kind, pos=rect.center, button=1))
 
     def _record(self, view: View, surface: pygame.Surface) -> None:
-        key = (view.name, view.title, tuple(view.lines), view.warning)
+        # A page of a list (its buttons) is a screen of its own.
+        key = (view.name, view.title, tuple(view.lines), view.warning, tuple(b.label for b in view.buttons))
         if key in self._seen:
             return
         self._seen.add(key)
@@ -164,3 +194,7 @@ class Autopilot:
                  "buttons": [b.label for b in view.buttons], "screenshot": shot.name}
         with open(self.out_dir / "transcript.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def _has(view: View, action: str) -> bool:
+    return any(b.action == action for b in view.buttons)

@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devices.card.cardfile import CardFile
+from kiosk.clock import WallClock
 from kiosk.config import KioskConfig, parse_config
 from municipal.cli import SEED, card_path, init
 from municipal.pki import PkiFiles
@@ -25,6 +27,8 @@ DEMO_STAFF_PIN_HASH = "scrypt$16384$8$1$a29uYmluaS1kZW1vLXBpbg==$AHhgB4Vtyb26dk6
 
 
 def _current_format(data_dir: Path) -> bool:
+    if not all(card_path(data_dir, resident).exists() for resident in seeded_cards()):
+        return False  # the seed has gained a card since the data was made
     try:
         for path in (data_dir / "cards").glob("*.card"):
             CardFile.load(path)
@@ -45,12 +49,36 @@ def ensure_stub_data(data_dir: Path, reset: bool = False) -> None:
         init(data_dir, TERMINAL_ID)
 
 
+@dataclass(frozen=True)
+class DemoCard:
+    """A card for the demo's reader, and what the autopilot does with it."""
+    resident: str
+    pin: str
+    documents: tuple[str, ...]  # what the autopilot gets unless `--document` says otherwise
+    outcome: str | None  # how the autopilot's visit ends (README, "Demo residents"); None: not documented
+
+
+def seeded_cards() -> dict[str, DemoCard]:
+    """Every card of the fictional seed file, with its `demo_document` and `demo_outcome`."""
+    return {c["resident"]: DemoCard(c["resident"], c["pin"], (c.get("demo_document", "residence_record"),),
+                                    c.get("demo_outcome"))
+            for c in load_seed(SEED)["cards"]}
+
+
+def demo_card(data_dir: Path, resident: str, pin: str | None = None) -> DemoCard:
+    """The seeded card of `resident`, or another card file in the data folder (a test's
+    own card) when its PIN is given. LookupError names the residents who have a card."""
+    cards = seeded_cards()
+    if resident in cards:
+        return cards[resident] if pin is None else replace(cards[resident], pin=pin)
+    if pin is not None and card_path(data_dir, resident).exists():
+        return DemoCard(resident, pin, ("residence_record",), None)
+    raise LookupError(f"{resident} has no card in the demo; residents with a card: {', '.join(cards)}")
+
+
 def seeded_pin(resident: str) -> str:
     """The demo card's PIN, as the fictional seed file sets it."""
-    for card in load_seed(SEED)["cards"]:
-        if card["resident"] == resident:
-            return card["pin"]
-    raise KeyError(f"no card for resident {resident} in {SEED}")
+    return seeded_cards()[resident].pin
 
 
 def free_port() -> int:
@@ -61,14 +89,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_stub(data_dir: Path, port: int, faults: tuple[str, ...] = (), log_file: Path | None = None,
-                 pretend_now: str | None = None, print_deadline_s: float | None = None):
-    """Starts `kiosk-municipal serve` and waits until it accepts connections.
+                 clock: WallClock = WallClock.real(), print_deadline_s: float | None = None):
+    """Starts `kiosk-municipal serve` on `clock` (the kiosk's, so both read the same
+    moment) and waits until it accepts connections.
     Runs before the kiosk's window opens, so its short sleeps never touch the frame loop."""
     args = ["serve", "--dir", str(data_dir), "--port", str(port)]
     for fault in faults:
         args += ["--fault", fault]
-    if pretend_now:
-        args += ["--pretend-now", pretend_now]
+    if clock.played:
+        args += ["--clock-offset-s", repr(clock.offset.total_seconds())]
     if print_deadline_s is not None:
         args += ["--print-deadline-s", str(print_deadline_s)]
     with running_municipal(args, port, log_file):

@@ -48,6 +48,8 @@ def init(data_dir: Path, terminal_id: str, seed: dict | None = None) -> None:
                           card_id=f"CARD-{entry['resident']}", path=card_path(data_dir, entry["resident"]))
         registry.register_card(cert_sha256(card.auth_certificate_der), entry["resident"], card.card_id,
                                entry.get("issued_on", seed.get("cards_issued_on", today)))
+        if "revoked" in entry:  # e.g. a deceased resident's card
+            revoke_resident_card(registry, card, entry["resident"], x509.ReasonFlags(entry["revoked"]))
 
 def card_holders(seed: dict) -> dict[str, CardHolder]:
     """Each seeded resident as J-LIS would write them on a card; sex as ISO 5218."""
@@ -57,10 +59,6 @@ def card_holders(seed: dict) -> dict[str, CardHolder]:
                                  my_number=member["my_number"])
         for household in seed["households"] for member in household["members"]
     }
-
-def _japan_time(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 # removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1)
 _REASONS = [flag.value for flag in x509.ReasonFlags if flag is not x509.ReasonFlags.remove_from_crl]
@@ -137,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="an issuance not confirmed printed within this is voided")
     p_serve.add_argument("--audit-retention-days", type=float, default=AUDIT_RETENTION_DAYS, metavar="N",
                          help=f"audit rows older than this are deleted (default {AUDIT_RETENTION_DAYS:g})")
-    p_serve.add_argument("--pretend-now", type=_japan_time, metavar="ISO",
-                         help="test only: run the municipalities' calendar from this moment (Japan time)")
+    p_serve.add_argument("--clock-offset-s", type=float, default=0.0, metavar="SECONDS",
+                         help="run the wall clock (hours, certificate dates, manifest times) this far ahead"
+                              " of the real one, or behind it if negative; the demo's kiosk passes its own")
     args = parser.parse_args(argv)
     configure_logging()
 
@@ -161,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         from municipal.server import serve  # uvicorn only when serving
-        serve(ServiceConfig(args.dir, frozenset(args.fault), args.pretend_now, args.print_deadline_s,
-                            max(0, args.render_processes), audit_retention_days=args.audit_retention_days),
+        serve(ServiceConfig(args.dir, frozenset(args.fault), clock_offset=dt.timedelta(seconds=args.clock_offset_s),
+                            print_deadline_s=args.print_deadline_s, render_processes=max(0, args.render_processes),
+                            audit_retention_days=args.audit_retention_days),
               args.host, args.port)
         return 0
 
