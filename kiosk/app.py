@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import pygame
 
-from kiosk.events import KIOSK_EVENT, Tap
+from kiosk.event_queue import KIOSK_EVENT
+from kiosk.events import Tap
 from kiosk.render import Renderer
 from kiosk.screens import Button, View, build_view
 from kiosk.sd_notify import notifier
@@ -36,10 +37,12 @@ def hit(targets: list[tuple[Button, pygame.Rect]], pos) -> Button | None:
 
 
 def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver | None = None,
-             maintenance: MaintenanceMode | None = None, hand: Hand | None = None) -> None:
-    """`hand` takes the demo's keys (1-5 coins and a note, c the card) on simulated devices."""
-    renderer = Renderer(surface)
-    sounds = Sounds()
+             maintenance: MaintenanceMode | None = None, hand: Hand | None = None,
+             demo_devices: bool = False) -> None:
+    """`hand` takes the demo's keys (1-5 coins and a note, c the card) on simulated devices;
+    `demo_devices` marks every screen when the config names stand-ins for hardware."""
+    renderer = Renderer(surface, demo_devices=demo_devices)
+    sounds: Sounds | None = None  # made in the first frame that draws nothing: its tones take ~10 ms
     clock = pygame.time.Clock()
     targets: list[tuple[Button, pygame.Rect]] = []
     pressed: Button | None = None
@@ -60,7 +63,8 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
                     # A tap counts where the finger went down and came up on the same button.
                     released = hit(targets, event.pos)
                     if released is not None and released == pressed:
-                        sounds.play("tap")
+                        if sounds is not None:
+                            sounds.play("tap")
                         staff = maintenance is not None and maintenance.active
                         (maintenance if staff else machine).handle(Tap(released.action), now)
                     pressed = None
@@ -73,13 +77,16 @@ def run_loop(machine: Machine, surface: pygame.Surface, observer: FrameObserver 
             machine.tick(now)
             staff = maintenance is not None and maintenance.active
             view = maintenance.view(now) if staff else build_view(machine, now)
-            sounds.cue(view, now)
+            if sounds is not None:
+                sounds.cue(view, now)
             # Drawing is most of a frame's cost: an unchanged still screen is not drawn
             # again, so an idle kiosk on the welcome screen uses almost no CPU.
             if view != shown or view.spinner or view.flash:
                 targets = renderer.draw(view, now)
                 pygame.display.flip()
                 shown = view
+            elif sounds is None:  # a still screen's frame has time to spare; a drawing frame has none
+                sounds = Sounds()
         except Exception:  # a bug must end on a screen, never at a terminal prompt
             failures += 1
             log.exception("frame failed (%d in a row) in %s", failures, machine.state.value)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pygame
 import pygame.freetype
 
+from printouts.fonts import FontMissing
+
 FACES: dict[str, tuple[Path, ...]] = {
     "ipaex": (Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
               Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")),
@@ -23,10 +25,6 @@ FACES: dict[str, tuple[Path, ...]] = {
 # Simplified Chinese needs its own face: IPAex would draw shared characters in Japanese forms.
 LANGUAGE_FACE = {"ja": "ipaex", "ja_easy": "ipaex", "en": "ipaex", "pt_BR": "ipaex",
                  "zh_Hans": "wqy", "ko": "nanum", "vi": "dejavu"}
-
-
-class FontMissing(RuntimeError):
-    pass
 
 
 @lru_cache(maxsize=None)
@@ -41,14 +39,23 @@ def _glyphs(face: str) -> pygame.freetype.Font:
     return pygame.freetype.Font(str(face_path(face)), 16)
 
 
+_COVERED: dict[str, dict[str, bool]] = {}  # face -> character -> whether the face draws it
+
+
 def covers(face: str, text: str) -> bool:
+    """Each character is looked up once per face: texts share most of theirs."""
     if face_path(face) is None:
         return False
-    try:
-        return None not in _glyphs(face).get_metrics(text)
-    except pygame.error:  # freetype was quit and started again since (pygame.quit): its fonts died
-        _glyphs.cache_clear()
-        return None not in _glyphs(face).get_metrics(text)
+    known = _COVERED.setdefault(face, {})
+    new = "".join(set(text).difference(known))
+    if new:
+        try:
+            metrics = _glyphs(face).get_metrics(new)
+        except pygame.error:  # freetype was quit and started again since (pygame.quit): its fonts died
+            _glyphs.cache_clear()
+            metrics = _glyphs(face).get_metrics(new)
+        known.update(zip(new, (m is not None for m in metrics)))
+    return all(known[c] for c in text)
 
 
 @lru_cache(maxsize=4096)
@@ -61,7 +68,7 @@ def face_for(text: str, language: str | None) -> str:
     return next((f for f in available if covers(f, text)), available[0])
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=24)  # a drawing uses up to 16 sizes; each open one holds ~0.35 MB of tables
 def _font(face: str, size: int) -> pygame.font.Font:
     if not pygame.font.get_init():
         pygame.font.init()

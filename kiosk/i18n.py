@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "kiosk"
 
@@ -36,6 +34,8 @@ def N_(message: str) -> str:
 def catalog(language: str) -> dict[str, str]:
     if language == "en":
         return {}
+    from babel.messages.pofile import read_po  # 20 ms to import: only once a catalog is read
+
     with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as f:
         po = read_po(f, locale=language.split("_")[0])
     return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import base64
 import ssl
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from contract.issuance import (API, ChallengeAnswer, IssuanceAnswer, IssuanceRequest, Manifest,
@@ -48,13 +48,30 @@ class IssuanceClient:
     def __init__(self, base_url: str, *, ca_cert: Path, client_cert: Path, client_key: Path,
                  timeout: float = 15.0):
         tls = ssl.create_default_context(cafile=str(ca_cert))
-        tls.load_cert_chain(str(client_cert), str(client_key))
-        self._http = httpx.Client(base_url=base_url.rstrip("/") + API, verify=tls, timeout=timeout)
+        tls.load_cert_chain(str(client_cert), str(client_key))  # a bad certificate or key stops the start
+        self._settings = {"base_url": base_url.rstrip("/") + API, "verify": tls, "timeout": timeout}
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def _http(self):
+        """httpx takes ~100 ms to import and set up: it comes with the first request, which
+        is made off the frame loop, so the kiosk's first frame does not wait for it."""
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(**self._settings)
+            return self._client
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
 
     def _post(self, path: str, body: BaseModel | None, answer_type: type[BaseModel] | None):
+        import httpx
+
         try:
             response = self._http.post(path, json=body.model_dump() if body else None)
         except httpx.HTTPError as exc:
@@ -74,6 +91,8 @@ class IssuanceClient:
 
     def health(self) -> None:
         """Raises unless the center answers this terminal: reachable and accepting it."""
+        import httpx
+
         try:
             response = self._http.get("/health")
         except httpx.HTTPError as exc:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pygame
 
 from kiosk.fonts import face_for, font
-from kiosk.i18n import LANGUAGES
+from kiosk.i18n import LANGUAGES, translate
 from kiosk.screens import Button, View, pin_mask
 
 LARGE_TEXT_SCALE = 1.35
@@ -86,28 +87,104 @@ BOTTOM_ROW = ("primary", "secondary")
 TILES = ("choice", "check")
 
 
-@lru_cache(maxsize=2048)
-def _image(face: str, size: int, text: str, colour: tuple) -> pygame.Surface:
-    return font(face, size).render(text, True, colour)
+class TextImages:
+    """Rendered lines of text, the most recently used kept up to `budget` bytes: a screen
+    drawn again (a spinner, a digit typed, a flash) blits them instead of rendering
+    them anew, and however many screens and languages pass, they hold a few screens'
+    worth (a screen's text is 0.3-0.6 MB at 1024x600)."""
+
+    def __init__(self, budget: int):
+        self._images: OrderedDict[tuple, pygame.Surface] = OrderedDict()
+        self._bytes, self._budget = 0, budget
+
+    def get(self, face: str, size: int, text: str, colour: tuple) -> pygame.Surface:
+        key = (face, size, text, colour)
+        image = self._images.get(key)
+        if image is not None:
+            self._images.move_to_end(key)
+            return image
+        image = self._images[key] = font(face, size).render(text, True, colour)
+        self._bytes += _nbytes(image)
+        while self._bytes > self._budget and len(self._images) > 1:
+            self._bytes -= _nbytes(self._images.popitem(last=False)[1])
+        return image
+
+    def held_bytes(self) -> int:
+        return self._bytes
+
+
+def _nbytes(image: pygame.Surface) -> int:
+    return image.get_pitch() * image.get_height()
+
+
+_IMAGES = TextImages(budget=2 << 20)
+
+
+def _longest(fits, most: int, guess: int) -> int:
+    """The largest n <= most with fits(n), given fits(0) and that fits, once false, stays
+    false as n grows (a line only widens as it gets longer). Steps out from `guess` by
+    doubling, then halves: a line costs a few measurements, not one per character."""
+    if most < 1:
+        return 0
+    guess = max(1, min(guess, most))
+    if fits(guess):
+        good, step = guess, 1
+        while good + step <= most and fits(good + step):
+            good, step = good + step, step * 2
+        bad = min(most + 1, good + step)
+    else:
+        bad, step = guess, 1
+        while bad - step > 0 and not fits(bad - step):
+            bad, step = bad - step, step * 2
+        good = max(0, bad - step)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if fits(mid) else (good, mid)
+    return good
+
+
+def _first_fitting(count: int, fits) -> int:
+    """The first of `count` text sizes, largest first, for which fits(i) holds, else the
+    last. Text never fits worse at a smaller size, so the first is tried, then the last,
+    then halves: each size tried opens a font and loads its glyphs, which is what costs."""
+    if fits(0) or count == 1:
+        return 0
+    unfit, fit = 0, count - 1
+    if not fits(fit):
+        return fit
+    while fit - unfit > 1:
+        mid = (unfit + fit) // 2
+        unfit, fit = (unfit, mid) if fits(mid) else (mid, fit)
+    return fit
 
 
 @lru_cache(maxsize=4096)
 def _wrap(face: str, size: int, text: str, width: int, phrased: bool) -> tuple[str, ...]:
-    """The lines of `text` in `width` pixels (the same each frame, so kept)."""
+    """The lines of `text` in `width` pixels (the same each frame, so kept): each line
+    takes as many tokens as fit, and a token wider than the box is cut where it must be."""
     f = font(face, size)
+
+    def fits(line: str) -> bool:
+        return f.size(line)[0] <= width
+
     tokens = _TOKENS.findall(text)
     if phrased:  # whole phrases, split only when one is wider than the box
         tokens = [part for phrase in _PHRASES.findall(text)
-                  for part in ([phrase] if f.size(phrase.rstrip())[0] <= width else _TOKENS.findall(phrase))]
-    lines, line = [], ""
-    for token in tokens:
-        if line and f.size((line + token).rstrip())[0] > width:
-            lines.append(line.rstrip())
-            line = token.lstrip()
+                  for part in ([phrase] if fits(phrase.rstrip()) else _TOKENS.findall(phrase))]
+    lines, line, i = [], "", 0
+    taken = cut = 1  # a line's count is the best guess at the next one's
+    while i < len(tokens):
+        if not line:
+            line, i = tokens[i], i + 1
         else:
-            line += token
-        while len(line.rstrip()) > 1 and f.size(line.rstrip())[0] > width:  # one word wider than the box
-            cut = next(i for i in range(len(line), 0, -1) if f.size(line[:i])[0] <= width or i == 1)
+            taken = _longest(lambda n: fits((line + "".join(tokens[i:i + n])).rstrip()), len(tokens) - i, taken)
+            line, i = line + "".join(tokens[i:i + taken]), i + taken
+            if i == len(tokens):
+                break
+            lines.append(line.rstrip())
+            line, i = tokens[i].lstrip(), i + 1
+        while len(line.rstrip()) > 1 and not fits(line.rstrip()):  # one word wider than the box
+            cut = max(1, _longest(lambda n: fits(line[:n]), len(line) - 1, cut))
             lines.append(line[:cut])
             line = line[cut:]
     if line.strip():
@@ -116,8 +193,9 @@ def _wrap(face: str, size: int, text: str, width: int, phrased: bool) -> tuple[s
 
 
 class Renderer:
-    def __init__(self, surface: pygame.Surface, panel: Panel | None = None):
+    def __init__(self, surface: pygame.Surface, panel: Panel | None = None, demo_devices: bool = False):
         self.surface = surface
+        self.demo_devices = demo_devices  # the config names stand-ins for hardware: every screen says so
         self.w, self.h = surface.get_size()
         self.panel = panel or panel_for((self.w, self.h))
         self.px_per_mm = (self.w / self.panel.width_mm, self.h / self.panel.height_mm)
@@ -165,9 +243,7 @@ class Renderer:
         body = pygame.Rect(self.px(24), header.bottom + self.px(14), keypad_left - self.px(48), 0)
         body.height = (row_rect.top - self.px(12) if row else self.h - self.px(12)) - body.top
         heading = None if title_shown else view.title
-        scale = next((s for s in BODY_SCALES if self._body(view, body, s, now, None, heading) <= body.bottom),
-                     BODY_SCALES[-1])
-        self._body(view, body, scale, now, targets, heading)
+        self._body(view, body, self._body_scale(view, body, now, heading), now, targets, heading)
 
         if view.prompt:
             targets = self._prompt(view)
@@ -176,6 +252,11 @@ class Renderer:
 
     def row_height(self) -> int:
         return max(self.target_h, self.px(100))
+
+    def _body_scale(self, view: View, body: pygame.Rect, now: float, heading: str | None) -> float:
+        """The first of BODY_SCALES at which the body fits, else the last."""
+        return BODY_SCALES[_first_fitting(
+            len(BODY_SCALES), lambda i: self._body(view, body, BODY_SCALES[i], now, None, heading) <= body.bottom)]
 
     # --- text --------------------------------------------------------------------
 
@@ -189,7 +270,7 @@ class Renderer:
         return font(self._face(text, language), size).get_linesize()
 
     def _put(self, text: str, size: int, colour, pos, anchor="topleft", language=None) -> pygame.Rect:
-        image = _image(self._face(text, language), size, text, tuple(colour))
+        image = _IMAGES.get(self._face(text, language), size, text, tuple(colour))
         rect = image.get_rect(**{anchor: pos})
         self.surface.blit(image, rect)
         return rect
@@ -203,18 +284,21 @@ class Renderer:
         """The largest size, down to the readable minimum, at which `text` fits; a size
         that would break a word in two counts as not fitting until the minimum."""
         floor = min(size, self.min_text())
-        step = max(1, size // 20)
+        sizes = [*range(size, floor, -max(1, size // 20)), floor]
         words = _TOKENS.findall(text)
-        while True:
-            lines = self._wrap(text, size, width, language)
-            height = len(lines) * self._linesize(text, size, language)
-            whole_words = size <= floor or all(self._width(w.strip(), size, language) <= width for w in words)
-            if len(lines) <= max_lines and (max_height is None or height <= max_height) and whole_words and \
-                    all(self._width(line, size, language) <= width for line in lines):
-                return size, lines, True
-            if size <= floor:
-                return size, lines, False
-            size = max(floor, size - step)
+        tried: dict[int, tuple[list[str], bool]] = {}
+
+        def fits(i: int) -> bool:
+            sz = sizes[i]
+            lines = self._wrap(text, sz, width, language)
+            height = len(lines) * self._linesize(text, sz, language)
+            tried[i] = lines, len(lines) <= max_lines and (max_height is None or height <= max_height) and \
+                (sz <= floor or all(self._width(w.strip(), sz, language) <= width for w in words)) and \
+                all(self._width(line, sz, language) <= width for line in lines)
+            return tried[i][1]
+
+        i = _first_fitting(len(sizes), fits)
+        return sizes[i], *tried[i]
 
     def _overflow(self, text: str) -> None:
         item = (self.view.name, text)
@@ -239,6 +323,8 @@ class Renderer:
             x = rect.left - self.px(10)
         left = self.px(20)
         fg = t.header if inverted else t.header_text
+        if self.demo_devices:
+            left = self._demo_mark(left, header.centery).right + self.px(12)
         if view.alert:
             left = self._alert_mark((left + self.px(22), header.centery), fg).right + self.px(12)
         width = x - self.px(10) - left
@@ -609,6 +695,23 @@ class Renderer:
 
     def _flash_on(self, now: float) -> bool:
         return (now % FLASH_PERIOD_S) < FLASH_PERIOD_S / 2
+
+    def _demo_mark(self, left: int, centery: int) -> pygame.Rect:
+        """A small boxed "demo devices" in the title bar's corner, before the title."""
+        t = self.theme
+        text = translate(self.language or "en", "Demo devices")
+        size, lines, ok = self._fit(text, self.px(MIN_TEXT), self.px(160), 2)
+        if not ok:
+            self._overflow(text)
+        pad, line_h = self.px(6), self._linesize(text, size)
+        box = pygame.Rect(left, 0, max(self._width(line, size) for line in lines) + 2 * pad,
+                          len(lines) * line_h + 2 * pad)
+        box.centery = centery
+        pygame.draw.rect(self.surface, t.warning, box, border_radius=self.px(6))
+        pygame.draw.rect(self.surface, t.warning_text, box, width=max(2, self.px(2)), border_radius=self.px(6))
+        for i, line in enumerate(lines):
+            self._put(line, size, t.warning_text, (box.centerx, box.top + pad + i * line_h), anchor="midtop")
+        return box
 
     def _alert_mark(self, centre: tuple[int, int], colour) -> pygame.Rect:
         """A circled "!": a problem is marked by a shape, never by colour alone."""

@@ -35,10 +35,15 @@ def samples(notes: tuple[tuple[float, float], ...], rate: int = RATE, channels: 
     fade = max(1, int(FADE_S * rate))
     for freq, seconds in notes:
         count = int(seconds * rate)
-        for i in range(count):
-            envelope = min(1.0, i / fade, (count - 1 - i) / fade)
-            value = int(32767 * VOLUME * envelope * math.sin(2 * math.pi * freq * i / rate)) if freq else 0
-            out.extend((value,) * channels)
+        if not freq:
+            out.extend(array.array("h", bytes(2 * count * channels)))
+            continue
+        # One comprehension per note: these are made at every start, before the first frame.
+        wave = array.array("h", [int(32767 * VOLUME * min(1.0, i / fade, (count - 1 - i) / fade)
+                                     * math.sin(2 * math.pi * freq * i / rate)) for i in range(count)])
+        if channels > 1:
+            wave = array.array("h", [v for v in wave for _ in range(channels)])
+        out.extend(wave)
     return out
 
 
