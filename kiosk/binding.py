@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from kiosk.clock import WallClock
 from kiosk.issuance_client import IssuedDocument
 from contract.issuance import DocumentOffer, DocumentOptions, manifest_signature_valid
-from printouts.pdf_pages import UnreadablePdf, page_digests, page_texts
 
 # The center voids an unconfirmed document 600 s after issuing it. A print-by much
 # later is not the center's (or the kiosk's clock is far behind): the kiosk could then
@@ -49,10 +49,12 @@ class Expected:
     options: DocumentOptions = DocumentOptions()
 
 
-def check_binding(document: IssuedDocument, expected: Expected, signers: dict[str, x509.Certificate]) -> None:
+def check_binding(document: IssuedDocument, expected: Expected, signers: dict[str, x509.Certificate], *,
+                  clock: WallClock = WallClock.real()) -> None:
     """signers: each municipality's signing certificate, by code; a manifest counts
-    only if signed by the municipality it names. Raises BindingError on the first
-    check that fails; the costly ones (parsing the pages) come last."""
+    only if signed by the municipality it names. `clock`: the wall clock the kiosk
+    shares with the center, which names the print-by on it. Raises BindingError on
+    the first check that fails; the costly ones (parsing the pages) come last."""
     signer = signers.get(document.manifest.municipality)
     key = signer.public_key() if signer is not None else None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not manifest_signature_valid(
@@ -71,7 +73,7 @@ def check_binding(document: IssuedDocument, expected: Expected, signers: dict[st
         "copies": lambda: m.copies == expected.copies,
         # the fee the resident was shown; never nothing: a kiosk does not issue for free
         "fee": lambda: m.fee_yen > 0 and m.fee_yen == offer.fee_yen * expected.copies,
-        "print_by": lambda: _print_by_near(m.print_by),
+        "print_by": lambda: _print_by_near(m.print_by, clock.now()),
         "pages": lambda: _pages_match(document.pdf, [p.sha256 for p in m.pages]),
         "serial": lambda: _serial_on_every_page(document.pdf, m.serial),
     }
@@ -80,7 +82,7 @@ def check_binding(document: IssuedDocument, expected: Expected, signers: dict[st
         raise BindingError(failed)
 
 
-def _print_by_near(print_by: str) -> bool:
+def _print_by_near(print_by: str, now: dt.datetime) -> bool:
     """In the future (past it the center has voided the request, so the paper would be
     void too), and no further than PRINT_BY_HORIZON."""
     try:
@@ -89,12 +91,13 @@ def _print_by_near(print_by: str) -> bool:
         return False
     if deadline.tzinfo is None:
         return False
-    now = dt.datetime.now(dt.timezone.utc)
     return now < deadline <= now + PRINT_BY_HORIZON
 
 
 def _pages_match(pdf: bytes, manifest_digests: list[str]) -> bool:
     """Every page is the page the municipality signed, in order, and there are no others."""
+    from printouts.pdf_pages import UnreadablePdf, page_digests  # pypdf: 90 ms of the kiosk's start otherwise
+
     try:
         return page_digests(pdf) == manifest_digests
     except UnreadablePdf:
@@ -104,6 +107,8 @@ def _pages_match(pdf: bytes, manifest_digests: list[str]) -> bool:
 def _serial_on_every_page(pdf: bytes, serial: str) -> bool:
     """Every page prints the manifest's serial, and no other: the serial the center
     records (and the verification site answers for) is the one on the paper."""
+    from printouts.pdf_pages import UnreadablePdf, page_texts
+
     try:
         texts = page_texts(pdf)
     except UnreadablePdf:

@@ -61,10 +61,7 @@ def run_checks(config: KioskConfig, *, test_page: bool = False, card: CardTransp
         ("card_reader", lambda: _card_reader(config, card)),
         ("card", lambda: _card(config, card)),
         ("document_printer", lambda: _document_printer(config, test_page, printer)),
-    ]
-    if config.receipt_printer is not None:
-        checks.append(("receipt_printer", lambda: _receipt_printer(config.receipt_printer)))
-    checks += [
+        ("receipt_printer", lambda: _receipt_printer(config.receipt_printer)),
         ("payment", lambda: _payment(config.payment, payment)),
         ("journal", lambda: _journal(config.journal)),
         ("issuance_center", lambda: _issuance_center(config)),
@@ -331,6 +328,7 @@ def _clock(config: KioskConfig) -> str:
     except (CheckFailed, KeyError, TypeError, ValueError) as exc:
         raise CheckFailed(f"cannot tell whether the clock is synchronised: {why}, and the issuance "
                           f"center gave no time to compare with") from exc
+    # The system clock itself, never a played one (kiosk.clock): that is what NTP keeps.
     offset = (dt.datetime.now(dt.timezone.utc) - server).total_seconds()
     if abs(offset) > MAX_CLOCK_OFFSET_S:
         raise CheckFailed(f"the clock is {offset:+.0f} s off the issuance center's ({why})")

@@ -30,18 +30,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 from cryptography import x509
 
 from devices.payment import Credit, DeviceLost, EventsLost, Jammed, PaymentDevice, PaymentError, Payout
-from devices.printer.base import DocumentPrinter, OutOfPaper, PaperState, PrinterError, PrinterStatus, sheets_of
+from devices.printer.base import (DocumentPrinter, OutOfPaper, PaperState, PrinterError, PrinterStatus, ReceiptPrinter,
+                                  sheets_of)
 from kiosk import journal as j
 from kiosk.binding import BindingError, Expected, check_binding
+from kiosk.clock import WallClock
 from kiosk.events import (FeeQuoted, PaymentCancelled, PaymentOpened, PaymentProblem, PaymentProgress, Printed,
                           PrinterWaiting, PrintProblem, PrintProgress, ServiceProblem, WorkerReport)
 from kiosk.issuance_client import IssuanceClient, IssuanceError, IssuedDocument, ServiceRefused, ServiceUnreachable
 from kiosk.journal import Journal
+from contract.documents import DOCUMENT_TITLES
 from contract.issuance import DocumentOffer, DocumentOptions, IssuanceRequest
 from printouts.receipt import Receipt
 
@@ -51,16 +54,6 @@ POLL_INTERVAL_S = 0.1  # how often the acceptor is asked for credit while a paym
 BAD_POLLS_LIMIT_S = 3.0  # garbled answers for this long in a row: the acceptor is as good as lost
 # Waits before each attempt to confirm a print; the worker thread waits, never the frame loop.
 CONFIRM_ATTEMPT_DELAYS_S = (0.0, 0.5, 2.0, 5.0)
-
-RECEIPT_TITLES = {
-    "residence_record": "住民票の写し",
-    "residence_record_items": "住民票記載事項証明書",
-    "seal_certificate": "印鑑登録証明書",
-    "tax_certificate": "課税・所得証明書",
-    "family_register_full": "戸籍全部事項証明書",
-    "family_register_individual": "戸籍個人事項証明書",
-    "family_register_annex": "戸籍の附票の写し",
-}
 
 
 @dataclass(frozen=True)
@@ -72,6 +65,7 @@ class Settings:
     reprint_wait_s: float  # how long a paper-out waits for a refill before refunding
     store_name: str = ""
     store_number: str = ""
+    clock: WallClock = WallClock.real()  # the receipt's and transaction number's time, the print-by check's
 
 
 @dataclass
@@ -85,10 +79,6 @@ class Visit:
 
     def offer(self, document_type: str) -> DocumentOffer | None:
         return next((o for o in self.offers if o.type == document_type and o.available), None)
-
-
-class ReceiptPrinterLike(Protocol):  # ReceiptPrinter or FolderReceiptPrinter
-    def print_receipt(self, receipt: Receipt, *, timeout: float = 30.0) -> PrinterStatus: ...
 
 
 class _Stop(Exception):
@@ -106,7 +96,7 @@ def hoppers_yen(payment: PaymentDevice) -> int:
 
 class PaidIssuance:
     def __init__(self, *, issuance: IssuanceClient, printer: DocumentPrinter, payment: PaymentDevice,
-                 journal: Journal, receipt_printer: ReceiptPrinterLike | None, settings: Settings,
+                 journal: Journal, receipt_printer: ReceiptPrinter | None, settings: Settings,
                  report: Callable[[WorkerReport], None], still_wanted: Callable[[], bool],
                  cancelled: threading.Event):
         self.center, self.printer, self.payment, self.journal = issuance, printer, payment, journal
@@ -141,7 +131,7 @@ class PaidIssuance:
             log.warning("printer not ready before issuing visit=%s: %s", visit.number, ready.message)
             self._report(PrintProblem(visit.number, "printer_printer_unavailable"))
             return
-        self.txn = new_transaction_number(dt.datetime.now(dt.timezone.utc))
+        self.txn = new_transaction_number(self.settings.clock.now())
         self.journal.begin(self.txn, document_type, copies)
         try:
             document, request_id = self._issue(visit, offer, options, copies, first=True)
@@ -182,7 +172,7 @@ class PaidIssuance:
                             request_id=request_id, terminal_id=self.settings.terminal_id,
                             offer=offer, copies=copies, options=options)
         try:
-            check_binding(document, expected, self.settings.manifest_signers)
+            check_binding(document, expected, self.settings.manifest_signers, clock=self.settings.clock)
         except BindingError as exc:
             log.warning("binding refused request=%s check=%s", request_id, exc.reason)
             self._void(request_id)
@@ -412,8 +402,8 @@ class PaidIssuance:
             return
         try:
             receipt = Receipt(store_name=self.settings.store_name, store_number=self.settings.store_number,
-                              terminal_id=self.settings.terminal_id, issued_at=dt.datetime.now(dt.timezone.utc),
-                              document_title=RECEIPT_TITLES.get(document_type, document_type), copies=copies,
+                              terminal_id=self.settings.terminal_id, issued_at=self.settings.clock.now(),
+                              document_title=DOCUMENT_TITLES.get(document_type, document_type), copies=copies,
                               fee_yen=fee, paid_yen=self.credited, change_yen=self.credited - fee,
                               transaction_number=self.txn)
             self.receipt_printer.print_receipt(receipt)

@@ -5,10 +5,15 @@ Taps come back as the buttons' action strings.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from babel.dates import format_skeleton
+
+from contract import service_window
 from kiosk.i18n import LANGUAGES, N_, translate
-from kiosk.states import PIN_LENGTH, TILES_PER_PAGE, Machine, State
+from kiosk.states import PIN_LENGTH, TILES_PER_PAGE, Closed, Machine, State
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class View:
     language: str | None = None  # of the text, so the renderer picks a font that has its glyphs
 
 
-DOCUMENT_TITLES = {
+# Each document as the screens name it, translated. The Japanese catalogue gives the
+# titles printed on it (contract.documents.DOCUMENT_TITLES), which tests/test_seams.py checks.
+DOCUMENT_NAMES = {
     "residence_record": N_("Copy of residence record"),
     "residence_record_items": N_("Certificate of residence record items"),
     "seal_certificate": N_("Seal registration certificate"),
@@ -154,6 +161,12 @@ def yen(amount: int) -> str:
     return f"¥{amount:,}"
 
 
+@lru_cache(maxsize=64)
+def month_day(language: str, day: dt.date) -> str:
+    """Such as 1月4日, January 4 or 4 tháng 1: babel knows each language's way."""
+    return format_skeleton("MMMMd", day, locale=language.split("_")[0])
+
+
 class _Screens:
     """Builds the view of the machine's current state in its language."""
 
@@ -207,12 +220,14 @@ class _Screens:
 
     def document_title(self) -> str:
         doc = self.v.document
-        return self._(DOCUMENT_TITLES.get(doc.type, doc.type))
+        return self._(DOCUMENT_NAMES.get(doc.type, doc.type))
 
     # --- screens -------------------------------------------------------------------
 
     def welcome(self) -> View:
         _ = self._
+        if self.m.closed is not None:  # before "out of service": every kiosk is closed now
+            return self.closed(self.m.closed)
         if not self.m.in_service:
             lines = [_("This kiosk cannot be used right now."), _("Please use another kiosk or ask the store staff.")]
             if not self.m.center_reachable:
@@ -222,6 +237,23 @@ class _Screens:
                     [_("Get certificates such as a copy of your residence record with your My Number card."),
                      _("Touch Start to begin.")],
                     [Button("start", _("Start"))])
+
+    def closed(self, closed: Closed) -> View:
+        """Outside the national service window: when it opens, and no Start."""
+        _ = self._
+        time = f"{closed.opens:%H:%M}"
+        if closed.days_away == 0:
+            opens = _("Service starts today at {time}.", time=time)
+        elif closed.days_away == 1:
+            opens = _("Service starts tomorrow at {time}.", time=time)
+        else:
+            opens = _("Service starts on {date} at {time}.", date=month_day(self.lang, closed.opens.date()),
+                      time=time)
+        first, last = (month_day(self.lang, dt.date(2000, *month_and_day)) for month_and_day in
+                       service_window.YEAR_END)
+        return View("closed", _("Service closed now"),
+                    [opens, _("Service hours: {hours}", hours=service_window.HOURS),
+                     _("Closed every year from {first} to {last}.", first=first, last=last)], [])
 
     def language(self) -> View:
         buttons = [Button(f"lang:{code}", name, "choice") for code, name in LANGUAGES.items()]
@@ -253,13 +285,13 @@ class _Screens:
 
     def choose_document(self) -> View:
         _ = self._
-        tiles = [Button(f"doc:{d.type}", _(DOCUMENT_TITLES.get(d.type, d.type)), "choice",
+        tiles = [Button(f"doc:{d.type}", _(DOCUMENT_NAMES.get(d.type, d.type)), "choice",
                         detail=_("{fee} per copy", fee=yen(d.fee_yen))) for d in self.v.documents if d.available]
         lines = [_("Which certificate do you need?")]
         for d in self.v.documents:
             if d.refusal == "service_closed" and d.opening_hours:  # others: coming back later won't help
                 lines.append(_("{document}: not available now (hours: {hours})",
-                               document=_(DOCUMENT_TITLES.get(d.type, d.type)), hours=self.hours(d.opening_hours)))
+                               document=_(DOCUMENT_NAMES.get(d.type, d.type)), hours=self.hours(d.opening_hours)))
         return View("choose_document", _("Choose a certificate"), lines, self.paged(tiles) + [self.cancel()])
 
     def members(self) -> View:

@@ -16,14 +16,15 @@ from typing import Callable
 
 from devices.card.errors import (CardError, CardRemoved, NoCard, NotMyNumberCard, OldJukiCard, PinBlocked,
                                  ReaderUnavailable, WrongPin)
+from devices.card.card_commands import wipe
 from devices.card.jpki_client import JpkiClient
 from devices.card.transports import CardTransport
 from devices.payment import PaymentDevice
-from devices.printer.base import DocumentPrinter
+from devices.printer.base import DocumentPrinter, ReceiptPrinter
 from kiosk.events import Authenticated, CardProblem, CardReady, PinWrong, ServiceProblem, WorkerReport
 from kiosk.issuance_client import IssuanceClient, IssuanceError
 from kiosk.journal import Journal
-from kiosk.paid_issuance import PaidIssuance, ReceiptPrinterLike, Settings
+from kiosk.paid_issuance import PaidIssuance, Settings
 from kiosk.paid_issuance import Visit as _Visit
 from kiosk.reconcile import Reconciled, reconcile
 from contract.issuance import DocumentOptions
@@ -47,7 +48,7 @@ def card_problem_code(exc: CardError) -> str:
 class SessionWorker:
     def __init__(self, transport: CardTransport, issuance: IssuanceClient, printer: DocumentPrinter, *,
                  payment: PaymentDevice, journal: Journal, settings: Settings,
-                 report: Callable[[WorkerReport], None], receipt_printer: ReceiptPrinterLike | None = None):
+                 report: Callable[[WorkerReport], None], receipt_printer: ReceiptPrinter | None = None):
         self._card = JpkiClient(transport)
         self._issuance = issuance
         # The devices are public for maintenance mode (a serial port opens once, a
@@ -159,7 +160,7 @@ class SessionWorker:
             self._report(ServiceProblem(visit.number, exc.code))
             return
         finally:
-            pin[:] = bytes(len(pin))
+            wipe(pin)
         try:
             session = self._issuance.open_session(challenge, visit.certificate_der, signature)
         except IssuanceError as exc:

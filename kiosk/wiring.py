@@ -11,13 +11,14 @@ from devices.card.card_monitor import CardMonitor, card_monitor_for
 from devices.card.transports import CardTransport, InProcessTransport, PcscTransport
 from devices.card.virtual_card import VirtualCard
 from devices.payment import PaymentDevice, SimulatedPaymentDevice
-from devices.printer import DocumentPrinter, open_printer
+from devices.printer import DocumentPrinter, ReceiptPrinter, open_printer
+from kiosk.clock import WallClock
 from kiosk.config import (CardConfig, IssuanceConfig, KioskConfig, PaymentConfig, PrinterConfig,
                           ReceiptPrinterConfig)
 from kiosk.events import CardPresence, WorkerReport
 from kiosk.issuance_client import IssuanceClient
 from kiosk.journal import Journal
-from kiosk.paid_issuance import ReceiptPrinterLike, Settings
+from kiosk.paid_issuance import Settings
 from kiosk.session_worker import SessionWorker
 from contract.issuance import signers_by_municipality
 
@@ -42,16 +43,14 @@ def payment_device(config: PaymentConfig) -> PaymentDevice:
     return PaymentDevice.open(config.port, echo=config.echo)
 
 
-def receipt_printer(config: ReceiptPrinterConfig | None) -> ReceiptPrinterLike | None:
-    if config is None:
-        return None
+def receipt_printer(config: ReceiptPrinterConfig) -> ReceiptPrinter:
     if config.kind == "folder":
         from devices.printer.receipt_folder import FolderReceiptPrinter
 
         return FolderReceiptPrinter(config.directory)
-    from devices.printer.escpos_receipt import ReceiptPrinter
+    from devices.printer.escpos_receipt import EscposReceiptPrinter
 
-    return ReceiptPrinter(config.port, baudrate=config.baudrate)
+    return EscposReceiptPrinter(config.port, baudrate=config.baudrate)
 
 
 def card_presence(event: CardEvent) -> CardPresence | None:
@@ -65,8 +64,8 @@ def card_presence(event: CardEvent) -> CardPresence | None:
     return CardPresence(False)
 
 
-def devices(config: KioskConfig, report: Callable[[WorkerReport | CardPresence], None]
-            ) -> tuple[SessionWorker, CardMonitor]:
+def devices(config: KioskConfig, report: Callable[[WorkerReport | CardPresence], None],
+            clock: WallClock = WallClock.real()) -> tuple[SessionWorker, CardMonitor]:
     """The session worker and the monitor of its card reader, sharing one transport."""
     transport = card_transport(config.card)
 
@@ -75,11 +74,13 @@ def devices(config: KioskConfig, report: Callable[[WorkerReport | CardPresence],
         if presence is not None:
             report(presence)
 
-    return session_worker(config, transport, report), card_monitor_for(transport, on_card_event)
+    return session_worker(config, transport, report, clock), card_monitor_for(transport, on_card_event)
 
 
-def session_worker(config: KioskConfig, transport: CardTransport,
-                   report: Callable[[WorkerReport], None]) -> SessionWorker:
+def session_worker(config: KioskConfig, transport: CardTransport, report: Callable[[WorkerReport], None],
+                   clock: WallClock = WallClock.real()) -> SessionWorker:
+    """`clock`: the wall clock of receipts, transaction numbers, the journal and the
+    manifest's print-by check; the demo's may be played (kiosk.demo_clock)."""
     iss = config.issuance
     client = issuance_client(iss)
     signers = signers_by_municipality(x509.load_pem_x509_certificates(iss.manifest_signer_cert.read_bytes()))
@@ -87,10 +88,9 @@ def session_worker(config: KioskConfig, transport: CardTransport,
     settings = Settings(terminal_id=config.terminal_id, manifest_signers=signers,
                         print_timeout_s=config.printer.timeout_s, payment_timeout_s=config.payment.timeout_s,
                         reprint_wait_s=config.printer.reprint_wait_s,
-                        store_name=receipts.store_name if receipts else "",
-                        store_number=receipts.store_number if receipts else "")
+                        store_name=receipts.store_name, store_number=receipts.store_number, clock=clock)
     return SessionWorker(transport, client, document_printer(config.printer), payment=payment_device(config.payment),
-                         journal=Journal(config.journal), settings=settings, report=report,
+                         journal=Journal(config.journal, clock), settings=settings, report=report,
                          receipt_printer=receipt_printer(receipts))
 
 

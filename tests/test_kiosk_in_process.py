@@ -25,7 +25,7 @@ def in_order(names, wanted):
 
 def demo(stub_data, out, *extra):
     return run_kiosk("demo", "--headless", "--autopilot", "--data", str(stub_data),
-                     "--stub-pretend-now", TEST_JAPAN_TIME, *extra, out=out)
+                     "--at", TEST_JAPAN_TIME, *extra, out=out)
 
 
 def test_a_resident_gets_their_own_residence_record(stub_data, tmp_path):
@@ -141,10 +141,12 @@ def test_a_resident_can_do_it_all_in_korean(stub_data, tmp_path):
     assert "Enter your PIN" not in titles
 
 
-def test_at_night_the_resident_is_told_when_the_service_opens(stub_data, tmp_path):
+def test_at_night_the_welcome_screen_says_when_the_service_opens_and_takes_no_card(stub_data, tmp_path):
+    """Closed before the card: at 03:00 the resident learns it at once, not after the PIN."""
     run = run_kiosk("demo", "--headless", "--autopilot", "--data", str(stub_data), "--language", "en",
-                    "--stub-pretend-now", "2026-11-24T03:00:00+09:00", out=tmp_path / "out")
+                    "--at", "2026-11-24T03:00:00+09:00", out=tmp_path / "out")
     assert run.returncode == 2
-    text = run.text_of("problem-service_closed")
-    assert "Service hours: 06:30-23:00" in text
+    text = run.text_of("closed")
+    assert "Service starts today at 06:30." in text and "Service hours: 06:30-23:00" in text
+    assert not any(name.startswith(("pin", "place_card")) for name in run.screen_names)
     assert run.printed() == []
