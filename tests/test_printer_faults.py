@@ -4,20 +4,17 @@ its time limit is cancelled whole and voided. Nothing that left the printer part
 verifies as a genuine document."""
 from __future__ import annotations
 
-import time
-
-import pytest
-
 from kiosk.events import PaymentOpened, Printed, PrinterWaiting, PrintProblem, PrintProgress
 from contract.issuance import DocumentOptions
 from tests.fixtures.paid import Reports, authenticate, center_states, paid_config, paid_worker, verify_printed
+from tests.fixtures.printers import wait_until_idle
 from tests.kiosk_runs import pdf_text
 from tests.fixtures.stub import TEST_CLOCK
 
 HOUSEHOLD_OF_ELEVEN = "R0900"  # a two-page 住民票: fronts and backs on two sheets
 
 
-def run_paid(stub, tmp_path, printer: dict, on_stall=None):
+def run_paid(stub, tmp_path, printer: dict):
     reports = Reports()
     worker = paid_worker(paid_config(stub, tmp_path, HOUSEHOLD_OF_ELEVEN, printer=printer), reports)
     authenticate(worker, reports, HOUSEHOLD_OF_ELEVEN)
@@ -93,7 +90,7 @@ def test_a_print_job_past_its_time_limit_is_cancelled_whole_and_voided(stub, tmp
         assert reports.wait_for(PrintProblem) == PrintProblem(1, "printer_job_timed_out", refunded=200)
         assert list(center_states(stub[1]).values()) == ["voided"]
         worker.printer.stall(False)  # the printer wakes up later...
-        time.sleep(0.3)
+        wait_until_idle(worker.printer)
         assert printed_files(tmp_path) == []  # ...and prints nothing of the cancelled job
     finally:
         worker.shutdown()

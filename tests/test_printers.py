@@ -28,6 +28,7 @@ from devices.printer import (
 from printouts.pdf_pages import count_pages
 from printouts import fictional_records
 from printouts.residence_record import CERTIFYING_SENTENCES, render_residence_record
+from tests.fixtures.printers import wait_until_idle
 
 
 def squeeze(text: str) -> str:
@@ -210,7 +211,7 @@ def test_a_cancelled_job_stops_between_sheets(certificate):
     wait_for(lambda: printer.job_status(job).sheets_out >= 1)
     printer.cancel(job)
     out = printer.job_status(job).sheets_out
-    time.sleep(0.5)
+    wait_until_idle(printer)  # the job's thread has ended: no sheet of it can still come out
     status = printer.job_status(job)
     assert status.state is JobState.CANCELLED and isinstance(status.error, PrintJobCancelled)
     assert status.sheets_out == out < status.sheets
@@ -223,7 +224,7 @@ def test_a_stalled_printer_times_out_and_the_job_is_cancelled_whole(certificate)
         printer.print_pdf(certificate, title="jumin", timeout=0.3)
     assert raised.value.sheets_out == 0
     printer.stall(False)
-    time.sleep(0.2)
+    wait_until_idle(printer)
     assert printer.outputs == []  # the printer woke up, and printed nothing of it
 
 
@@ -282,7 +283,7 @@ def test_cups_job_cancelled_at_the_printer_is_a_cancelled_error(socket_queue, ce
 
 
 @pytest.mark.cups
-def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
+def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate, long_certificate):
     socket_queue.printer.hold.set()
     printer = CupsPrinter(socket_queue.name)
     job = printer.submit(certificate, title="stopped-mid-job")
@@ -297,8 +298,12 @@ def test_cups_queue_stopped_mid_job_cancels_it_whole(socket_queue, certificate):
         assert printer.job_status(job).state is JobState.CANCELLED
     finally:
         subprocess.run(["cupsenable", socket_queue.name], check=True)
-    time.sleep(0.5)
-    assert socket_queue.printer.received == []  # re-enabled, the queue does not print it after all
+    # Re-enabled, the queue takes its jobs in order: had the cancelled one survived, it
+    # would reach the printer before a later job does.
+    socket_queue.printer.hold.clear()
+    printer.print_pdf(long_certificate, title="after-the-stop", timeout=30)
+    wait_for(lambda: socket_queue.printer.received, timeout=20)
+    assert socket_queue.printer.received == [long_certificate]  # the cancelled job never printed
 
 
 # --- the receipt printer in the same vocabulary ------------------------------------

@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -305,18 +306,30 @@ def test_clock_unknown_and_center_down_fails(config_for, timedatectl):
 
 # --- time limits --------------------------------------------------------------------
 
-class _StuckReader(InProcessTransport):
+class _HungReader(InProcessTransport):
+    """A reader that does not answer until the test lets it: the selftest must give up
+    on it and report, not wait for it."""
+
+    def __init__(self, card: VirtualCard):
+        super().__init__(card)
+        self.released = threading.Event()
+        self.answered = threading.Event()
+
     def card_present(self) -> bool:
-        time.sleep(30)
+        self.released.wait(60)  # bounded only so that a selftest waiting for it fails instead of hanging
+        self.answered.set()
         return True
 
 
 def test_a_hung_device_costs_only_its_own_check(config_for, timedatectl, monkeypatch):
     monkeypatch.setitem(device_checks.LIMITS, "card", 0.5)
     config = config_for()
-    started = time.monotonic()
-    checks = by_name(run_checks(config, card=_StuckReader(VirtualCard(config.card.card_file))))
-    assert time.monotonic() - started < 10
+    reader = _HungReader(VirtualCard(config.card.card_file))
+    try:
+        checks = by_name(run_checks(config, card=reader))
+        assert not reader.answered.is_set()  # the selftest came back while the reader still hung
+    finally:
+        reader.released.set()
     assert not checks["card"].ok and checks["card"].detail == "no answer within 0.5 s"
     assert all(c.ok for name, c in checks.items() if name != "card")
 

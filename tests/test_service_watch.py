@@ -4,13 +4,45 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 
 from kiosk.embedded import embedded_config, free_port, running_stub
 from kiosk.events import ServiceStatus
+from kiosk.issuance_client import IssuanceClient, IssuanceError
 from kiosk.service_watch import DOWN_AFTER, ServiceWatch
 from kiosk.wiring import issuance_client
 from tests.fixtures.stub import TEST_CLOCK
+
+
+class CountedProbes:
+    """The watch's client, counting the probes it starts and noting how each ended. The
+    watch reports what a probe showed before it starts the next: once probe n+1 has
+    started, anything the first n would have reported is in the queue."""
+
+    def __init__(self, client: IssuanceClient):
+        self._client = client
+        self._changed = threading.Condition()
+        self.started = 0
+        self.answered: list[bool] = []
+
+    def health(self) -> None:
+        with self._changed:
+            self.started += 1
+            self._changed.notify_all()
+        try:
+            self._client.health()
+        except IssuanceError:
+            self.answered.append(False)
+            raise
+        self.answered.append(True)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def wait_for_start_of(self, probe: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.started >= probe, timeout=30), f"probe {probe} never started"
 
 
 def test_out_of_service_after_repeated_failures_and_back_when_the_center_answers(stub_data, tmp_path):
@@ -19,9 +51,11 @@ def test_out_of_service_after_repeated_failures_and_back_when_the_center_answers
     config = embedded_config(stub_data, url, "R0001", tmp_path / "printed", issuance={"timeout_s": 1.0})
     reports: queue.Queue[ServiceStatus] = queue.Queue()
     with running_stub(stub_data, port, clock=TEST_CLOCK):
-        watch = ServiceWatch(issuance_client(config.issuance), reports.put, every_s=0.05, retry_s=0.05)
+        probes = CountedProbes(issuance_client(config.issuance))
+        watch = ServiceWatch(probes, reports.put, every_s=0.05, retry_s=0.05)
         watch.start()
-        time.sleep(0.5)  # several probes answered
+        probes.wait_for_start_of(DOWN_AFTER + 1)  # as many probes answered as it takes to go down
+        assert probes.answered[:DOWN_AFTER] == [True] * DOWN_AFTER
         assert reports.empty() and watch.reachable
     try:
         assert reports.get(timeout=15) == ServiceStatus(False)
