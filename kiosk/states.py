@@ -22,6 +22,7 @@ from contract import service_window
 from contract.issuance import DocumentOffer, DocumentOptions
 from devices.card import card_commands
 from kiosk.clock import WallClock
+from kiosk.graph_check import graph_gaps
 from kiosk.events import (Authenticated, CardPresence, CardProblem, CardReady, FeeQuoted, PaymentCancelled,
                           PaymentOpened, PaymentProblem, PaymentProgress, PinWrong, Printed, PrinterWaiting,
                           PrintProblem, PrintProgress, ServiceProblem, ServiceStatus, Tap, WorkerReport)
@@ -665,26 +666,9 @@ class StateGraphError(AssertionError):
     """The table would let a resident reach a state the kiosk cannot bring back to welcome."""
 
 
-def _reachable(edges: dict[State, set[State]], start: State) -> set[State]:
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
 def check_graph(table: dict[tuple[State, type], Row]) -> None:
     """Every state is reachable from WELCOME and can get back to it, through declared targets."""
-    forward: dict[State, set[State]] = {}
-    backward: dict[State, set[State]] = {}
-    for (state, _event), declared in table.items():
-        for target in declared.targets:
-            forward.setdefault(state, set()).add(target)
-            backward.setdefault(target, set()).add(state)
-    unreachable = set(State) - _reachable(forward, State.WELCOME)
-    no_way_back = set(State) - _reachable(backward, State.WELCOME)
+    unreachable, no_way_back = graph_gaps(table, State, State.WELCOME, State.WELCOME)
     if unreachable or no_way_back:
         raise StateGraphError(f"unreachable from welcome: {sorted(s.value for s in unreachable)}; "
                               f"no way back to welcome: {sorted(s.value for s in no_way_back)}")

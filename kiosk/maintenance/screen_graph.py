@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Callable
 
+from kiosk.graph_check import graph_gaps
+
 if TYPE_CHECKING:
     from kiosk.maintenance.mode import MaintenanceMode
 
@@ -138,26 +140,9 @@ for _screen in SIGNED_IN | {S.PIN}:
     TABLE[_screen, IDLE] = row(_close("idle_timeout"), S.CLOSED)
 
 
-def _reachable(start: Screen, edges: dict[Screen, set[Screen]]) -> set[Screen]:
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
 def check_graph(table: dict[tuple[Screen, str], Row]) -> None:
     """Every screen is reached from the PIN pad and can get back to closed."""
-    forward: dict[Screen, set[Screen]] = {}
-    backward: dict[Screen, set[Screen]] = {}
-    for (screen, _), r in table.items():
-        for target in r.targets:
-            forward.setdefault(screen, set()).add(target)
-            backward.setdefault(target, set()).add(screen)
-    unreached = set(Screen) - _reachable(Screen.PIN, forward)
-    stuck = set(Screen) - _reachable(Screen.CLOSED, backward)
+    unreached, stuck = graph_gaps(table, Screen, Screen.PIN, Screen.CLOSED)
     if unreached or stuck:
         raise AssertionError(f"maintenance screens not reached from the PIN pad: {sorted(s.value for s in unreached)}; "
                              f"with no way back to closed: {sorted(s.value for s in stuck)}")
