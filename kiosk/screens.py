@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-from babel.dates import format_skeleton
 
 from contract import service_window
 from kiosk.i18n import LANGUAGES, N_, translate
@@ -161,10 +158,24 @@ def yen(amount: int) -> str:
     return f"¥{amount:,}"
 
 
-@lru_cache(maxsize=64)
+# A day of the year in each language, such as 1月4日, January 4 or 4 tháng 1: CLDR's
+# "MMMMd" as babel writes it (tests/test_seams.py holds these to babel), kept here
+# because babel reads its whole data for a language (~4 MB, ~7 ms on the drawn frame)
+# to write the first date in it. By babel's language code.
+_MONTH_DAY = {"ja": "{month}月{day}日", "zh": "{month}月{day}日", "ko": "{month}월 {day}일",
+              "vi": "{day} tháng {month}", "en": "{name} {day}", "pt": "{day} de {name}"}
+_MONTH_NAMES = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "pt": ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+           "novembro", "dezembro"),
+}
+
+
 def month_day(language: str, day: dt.date) -> str:
-    """Such as 1月4日, January 4 or 4 tháng 1: babel knows each language's way."""
-    return format_skeleton("MMMMd", day, locale=language.split("_")[0])
+    code = language.split("_")[0]
+    names = _MONTH_NAMES.get(code)
+    return _MONTH_DAY[code].format(month=day.month, day=day.day, name=names[day.month - 1] if names else "")
 
 
 class _Screens:

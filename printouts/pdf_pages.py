@@ -9,7 +9,6 @@ front ("裏面 1 / 2"), so its digest is unique as well.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from io import BytesIO
 
 from pypdf import PdfReader
@@ -17,6 +16,16 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import DecodedStreamObject, NameObject
 
 PREAMBLE_MAX = 64  # bytes reportlab writes at the top of a page (its initial transform) before our first operator
+# The backgrounds of fronts and backs (printouts.anti_copy.background of
+# certificate_page.FRONT_KNOCKOUTS and back_page.KNOCKOUTS), as their pages hold them:
+# (length, SHA-256). Known by digest, not rebuilt, so the kiosk verifying a page does
+# not import the renderer (reportlab, Pillow, zxing-cpp: +9 MB); tests/test_seams.py
+# checks these are the renderer's.
+BACKGROUNDS = (
+    (46891, "7e9352d0af8cc729b9e9101accfb45926e05c23222d170b16f73b64751fdce34"),
+    (46896, "2f1ae1005af0cc83f34d716261decd5338e887a56f424ea54c117adf886c11ee"),
+)
+BACKGROUND_OPENS = b"q\n"  # each one saves the graphics state first
 
 
 class UnreadablePdf(ValueError):
@@ -44,7 +53,8 @@ def page_texts(pdf: bytes) -> list[str]:
     The copy-evident background a certificate page opens with (printouts.anti_copy)
     is left out before pypdf reads the page: it is ~80% of the page's operators and
     of pypdf's time (~40 ms a page on the dev machine, held on the kiosk's worker
-    thread with the GIL), and it holds no text. A page without it is read whole."""
+    thread with the GIL), and it holds no text. Only those exact operators are left
+    out (BACKGROUNDS); a page without them is read whole."""
     try:
         texts = []
         for page in PdfReader(BytesIO(pdf)).pages:
@@ -62,22 +72,13 @@ def page_texts(pdf: bytes) -> list[str]:
 
 
 def _without_background(operators: bytes) -> bytes:
-    for known in _backgrounds():
-        start = operators.find(known, 0, PREAMBLE_MAX + len(known))
-        if start != -1:
-            return operators[:start] + operators[start + len(known):]
+    head = operators[:PREAMBLE_MAX + len(BACKGROUND_OPENS)]
+    starts = [i for i in range(len(head)) if head.startswith(BACKGROUND_OPENS, i)]
+    for length, digest in BACKGROUNDS:
+        for start in starts:
+            if hashlib.sha256(operators[start:start + length]).hexdigest() == digest:
+                return operators[:start] + operators[start + length:]
     return operators
-
-
-@cache
-def _backgrounds() -> tuple[bytes, ...]:
-    """The backgrounds of fronts and backs, as their pages hold them."""
-    # Imported here: the renderer's modules would add ~70 ms to the kiosk's start-up.
-    from printouts.anti_copy import background
-    from printouts.back_page import KNOCKOUTS
-    from printouts.certificate_page import FRONT_KNOCKOUTS
-
-    return tuple(background(knockouts).encode() for knockouts in (FRONT_KNOCKOUTS, KNOCKOUTS))
 
 
 def count_pages(pdf: bytes) -> int:

@@ -1,39 +1,59 @@
-"""Where the parts meet: what each one imports, the one receipt printer interface, and
-the things defined in one place (document titles, the missing-font error)."""
+"""Where the parts meet: what each one imports (the kiosk checking a certificate's pages
+included), the one receipt printer interface, and the things defined in one place
+(document titles, the missing-font error) or kept off the kiosk's path and held to
+their source (the copy-evident backgrounds' digests, the way a day is written)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import inspect
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from babel.dates import format_skeleton
+from cryptography.hazmat.primitives import serialization
 
 from contract.documents import DOCUMENT_TITLES
-from contract.issuance import DOCUMENT_TYPES
+from contract.issuance import (DOCUMENT_TYPES, DocumentOffer, DocumentOptions, Manifest, PageDigest,
+                               sign_manifest)
 from devices.printer import ReceiptPrinter, ReceiptPrinterStatus
+from kiosk.binding import Expected
 from kiosk.config import ReceiptPrinterConfig
-from kiosk.i18n import translate
-from kiosk.screens import DOCUMENT_NAMES
+from kiosk.i18n import LANGUAGES, translate
+from kiosk.issuance_client import IssuedDocument
+from kiosk.screens import DOCUMENT_NAMES, month_day
 from kiosk.wiring import receipt_printer
-from printouts import fonts
+from municipal.pki import STUB_ROOT_NAME, issue_municipal_signer, make_ca
+from printouts import fictional_records as fictional
+from printouts import fonts, pdf_pages
+from printouts.anti_copy import background
+from printouts.back_page import KNOCKOUTS as BACK_KNOCKOUTS
+from printouts.certificate_page import FRONT_KNOCKOUTS
+from printouts.certificates import render_certificate
+from printouts.pdf_pages import page_digests
 from printouts.receipt import Receipt, ReceiptLine
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = "--- modules ---"  # what the child printed before this line came from its imports
 
 
-def modules_after_import(*names: str) -> tuple[str, set[str]]:
-    """A fresh interpreter imports `names`; returns what they printed and every module loaded."""
+def modules_after(code: str) -> tuple[str, set[str]]:
+    """A fresh interpreter runs `code`; returns what it printed and every module loaded."""
     env = {k: v for k, v in os.environ.items() if k != "PYGAME_HIDE_SUPPORT_PROMPT"}  # pygame's banner shows
-    code = f"import sys\nimport {', '.join(names)}\nprint({MODULES!r}, *sys.modules, sep='\\n')"
+    code = f"import sys\n{code}\nprint({MODULES!r}, *sys.modules, sep='\\n')"
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120, check=True)
     printed, modules = run.stdout.split(MODULES + "\n")
     return printed, set(modules.split())
+
+
+def modules_after_import(*names: str) -> tuple[str, set[str]]:
+    return modules_after(f"import {', '.join(names)}")
 
 
 def top_level(modules: set[str], package: str) -> list[str]:
@@ -57,6 +77,67 @@ def test_the_kiosk_imports_no_part_of_the_stub():
 def test_the_kiosk_reads_document_titles_without_reportlab():
     _, loaded = modules_after_import("kiosk.screens", "kiosk.paid_issuance", "kiosk.wiring", "kiosk.cli")
     assert top_level(loaded, "reportlab") == []
+
+
+def test_the_kiosk_checks_a_certificate_before_paper_without_the_renderer(tmp_path):
+    """The binding check reads every page of a real certificate, its copy-evident
+    background included, without loading the certificate renderer (reportlab,
+    zxing-cpp, Pillow's drawing): ~9 MB the kiosk would otherwise keep all day."""
+    pdf = render_certificate(fictional.residence_record(), fictional.verification_code(fictional.CERTIFICATION.serial))
+    signer = issue_municipal_signer(make_ca(STUB_ROOT_NAME), "999001", "架空市")
+    card_certificate = b"the card's authentication certificate"
+    offer = DocumentOffer(type="residence_record", municipality="999001", fee_yen=200, available=True)
+    manifest = Manifest(
+        request_id="Q1", session_id="S1", terminal_id="KIOSK-0001",
+        certificate_sha256=hashlib.sha256(card_certificate).hexdigest(), document_type="residence_record",
+        options=DocumentOptions(), copies=1, fee_yen=200,
+        pages=tuple(PageDigest(number=n, sha256=d) for n, d in enumerate(page_digests(pdf), 1)),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(), serial=fictional.CERTIFICATION.serial,
+        issued_at="2026-11-23T00:00:00+00:00", municipality="999001",
+        print_by=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)).isoformat(timespec="seconds"))
+    document = IssuedDocument(pdf, manifest, sign_manifest(manifest, signer.key))
+    expected = Expected(card_certificate_der=card_certificate, session_id="S1", request_id="Q1",
+                        terminal_id="KIOSK-0001", offer=offer, copies=1)
+    handed = tmp_path / "document.pickle"
+    handed.write_bytes(pickle.dumps((document, expected, signer.cert.public_bytes(serialization.Encoding.PEM))))
+
+    printed, loaded = modules_after(
+        "import pickle\nfrom cryptography import x509\nfrom kiosk.binding import check_binding\n"
+        f"document, expected, signer = pickle.loads(open({str(handed)!r}, 'rb').read())\n"
+        "check_binding(document, expected, {'999001': x509.load_pem_x509_certificate(signer)})\n"
+        "print('bound')")
+    assert printed == "bound\n"
+    # (Pillow's Image module stays: pypdf imports it wherever Pillow is installed.)
+    assert top_level(loaded, "reportlab") == top_level(loaded, "zxingcpp") == []
+
+
+def test_the_kiosk_knows_the_renderer_s_backgrounds():
+    """The kiosk recognises a page's copy-evident background by its length and digest
+    (printouts.pdf_pages): they are those of the background the renderer draws."""
+    drawn = [background(knockouts).encode() for knockouts in (FRONT_KNOCKOUTS, BACK_KNOCKOUTS)]
+    assert [(len(b), hashlib.sha256(b).hexdigest()) for b in drawn] == list(pdf_pages.BACKGROUNDS)
+    assert all(b.startswith(pdf_pages.BACKGROUND_OPENS) for b in drawn)
+
+
+def test_the_closed_screen_names_its_days_without_babel_s_locale_data():
+    """The closed screen in every language says when the service opens and which days
+    it is closed without babel reading a language's whole data: ~4 MB of the kiosk's
+    memory and ~7 ms of the frame that first drew it."""
+    printed, _ = modules_after(
+        "import babel.localedata as data\nread, load = [], data.load\n"
+        "data.load = lambda name, *rest, **named: read.append(name) or load(name, *rest, **named)\n"
+        "from kiosk.i18n import LANGUAGES\nfrom kiosk.screen_catalogue import YEAR_END_DAY, Walk\n"
+        "views = [Walk(language, wall=YEAR_END_DAY).view() for language in LANGUAGES]\n"
+        "print('screens:', *sorted({view.name for view in views}))\nprint('babel read:', *read)")
+    assert printed.splitlines()[-2:] == ["screens: closed", "babel read:"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_screens_write_a_day_as_babel_does(language):
+    """kiosk.screens keeps CLDR's way of writing a day in each language: it is babel's."""
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=n) for n in range(366)]
+    assert [month_day(language, day) for day in days] == [
+        format_skeleton("MMMMd", day, locale=language.split("_")[0]) for day in days]
 
 
 # --- one receipt printer interface -------------------------------------------------
